@@ -1,0 +1,318 @@
+"""Find the evaluation data, check it, and load it into `dearlib.records`.
+
+The data directory is looked for in this order:
+1. the environment variable ``DEAR_DATA_DIR``;
+2. ``../shared/data`` beside the checkout (what CI and the `mini` profile use);
+3. a user cache (``~/.cache/dear-kit/data``, or ``$XDG_CACHE_HOME/dear-kit/data``), filled on request by
+   `download()` from the pinned upstream files below, each checked against its SHA-256 before it is kept.
+
+The data files are public data sets (see the data README for licences) and are never committed to the kit.
+This module loads NovelEval-2306, TREC DL19/DL20 (BM25 top-100 in RankGPT's "hits" JSON, qrels, topics) and the
+NQ-open oracle file. It does not retrieve (that is `dearlib.bm25`) and does not score (`dearlib.metrics`).
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import atomic
+from .records import Candidates, Dataset, Passage, Query
+from .trec import read_qrels
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+UPSTREAM = "https://raw.githubusercontent.com"
+RANKGPT = "sunnweiwei/RankGPT/0d62bc3855c7c118048a7c47c18e719b938e291a"
+RANK_LLM = "castorini/rank_llm/97f5fc162a4c6d664d14b1b930d56a6c759faf3a"
+ANSERINI_TOOLS = "castorini/anserini-tools/5b819c1a45c8a0a3ec9426f476694f44a29dfaf3"
+LOST_IN_THE_MIDDLE = "nelson-liu/lost-in-the-middle/29b8a6d042ce29abccee3db1a73171a107d7e6af"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    path: str  # where the file lies in a data directory
+    source: str  # upstream "owner/repo/commit/path"; the commit pins the bytes
+    sha256: str  # of the upstream bytes (for the .json.gz files: of the JSON before it is gzipped here)
+    gzip: bool = False  # upstream serves plain JSON; the data directory keeps it gzipped
+
+
+MANIFEST = (
+    DataFile("noveleval/corpus.tsv", f"{RANKGPT}/NovelEval/corpus.tsv", "a62a5609a69ab2ec330d48c72bcd5a1bf3eb243ffcb2fa355013ab2512b1a99a"),
+    DataFile("noveleval/queries.tsv", f"{RANKGPT}/NovelEval/queries.tsv", "78ed1ab0c4cc42a9b2d3a774d85a751cb792b01a7dfd9c1fa1401278b4736519"),
+    DataFile("noveleval/qrels.txt", f"{RANKGPT}/NovelEval/qrels.txt", "39b0be49af40899346a32caa4e8c4aa79c15b03d7e8eef4cb0682db14109750f"),
+    DataFile("dl19/bm25_top100.json.gz", f"{RANK_LLM}/retrieve_results/BM25/retrieve_results_dl19.json", "4f3e4aba8bb68c1b38405da010f44537f31d3b5fff7088ef97c03caed1076674", gzip=True),
+    DataFile("dl19/qrels.txt", f"{ANSERINI_TOOLS}/qrels/qrels.dl19-passage.txt", "8a1f10d550732e4cd91d7fc49846a3784de4040972f583e69285a88f3c5fee92"),
+    DataFile("dl19/topics.tsv", f"{ANSERINI_TOOLS}/topics/topics.dl19-passage.txt", "518992da259fb61f64e4790791df91a7b42ea5773f374aed59220ebb51d58d90"),
+    DataFile("dl20/bm25_top100.json.gz", f"{RANK_LLM}/retrieve_results/BM25/retrieve_results_dl20.json", "68b0ea4515ea022de921d54d5a53b4e93ed2f2993d350323c3173e47f3cea9f0", gzip=True),
+    DataFile("dl20/qrels.txt", f"{ANSERINI_TOOLS}/qrels/qrels.dl20-passage.txt", "60d4c34561f9687f8f73e0a752ba80ab80159b3e9c1bedd0a351f747ed6f5684"),
+    DataFile("dl20/topics.tsv", f"{ANSERINI_TOOLS}/topics/topics.dl20.txt", "726cb4018b85a335fcbe09004df7f084ec1bf20531961d9af7b0c71dd609e69b"),
+    DataFile("nq/nq-open-oracle.jsonl.gz", f"{LOST_IN_THE_MIDDLE}/qa_data/nq-open-oracle.jsonl.gz", "6a7f72b846f663a133ef952244e5a4e43f06bcf190afe34e8fbe687ce0d1653e"),
+)
+DATASETS = {"noveleval": "noveleval/", "dl19": "dl19/", "dl20": "dl20/", "nq": "nq/"}
+
+
+class DataError(RuntimeError):
+    """The data directory is missing, incomplete or corrupt; the message says which files and what to do."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "dear-kit" / "data"
+
+
+def _how_to_get() -> str:
+    return (
+        "Set DEAR_DATA_DIR to a folder holding them, place the kit's shared data at ../shared/data beside the "
+        f"checkout, or download them (network needed) with:  python -m dearlib.data download  (into {cache_dir()})"
+    )
+
+
+def find_data_dir(datasets=tuple(DATASETS)) -> Path:
+    """The first data directory that holds every file of `datasets`; a clear DataError otherwise."""
+    env = os.environ.get("DEAR_DATA_DIR")
+    places = [Path(env)] if env else [REPO_ROOT.parent / "shared" / "data", cache_dir()]
+    for place in places:
+        if place.is_dir() and not missing_files(place, datasets):
+            return place
+    place = next((p for p in places if p.is_dir()), None)
+    if place is None:
+        raise DataError(f"no data directory found (looked in: {', '.join(map(str, places))}). {_how_to_get()}")
+    names = ", ".join(missing_files(place, datasets))
+    raise DataError(f"data directory {place} is incomplete: missing {names}. {_how_to_get()}")
+
+
+def missing_files(data_dir: Path, datasets=tuple(DATASETS)) -> list[str]:
+    return [f.path for f in MANIFEST if f.path.startswith(tuple(DATASETS[d] for d in datasets)) and not (data_dir / f.path).is_file()]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify(data_dir: Path, datasets=tuple(DATASETS)) -> None:
+    """Check each file of `datasets` against the pinned checksum of its upstream bytes; DataError on mismatch."""
+    for f in MANIFEST:
+        if f.path.startswith(tuple(DATASETS[d] for d in datasets)):
+            verify_one(data_dir / f.path, f)
+
+
+def download(target: Path | None = None, upstream: str | None = None, datasets=tuple(DATASETS)) -> Path:
+    """Fetch the pinned files of `datasets` into `target` (default: the user cache), checking each checksum.
+
+    Files already present and correct are kept. A file is written only after its bytes match the pin, so an
+    interrupted or corrupt download leaves nothing behind. `upstream` (or $DEAR_DATA_UPSTREAM) replaces the
+    base URL, for a mirror.
+    """
+    target = Path(target) if target else cache_dir()
+    upstream = (upstream or os.environ.get("DEAR_DATA_UPSTREAM") or UPSTREAM).rstrip("/")
+    prefixes = tuple(DATASETS[d] for d in datasets)
+    for f in MANIFEST:
+        if not f.path.startswith(prefixes):
+            continue
+        dest = target / f.path
+        if dest.is_file():
+            try:
+                verify_one(dest, f)
+                continue
+            except DataError:
+                pass  # a stale or corrupt copy: fetch it again
+        url = f"{upstream}/{f.source}"
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                data = r.read()
+        except (urllib.error.URLError, OSError) as e:
+            raise DataError(f"could not download {url}: {e}. Downloading needs network access to {upstream}") from e
+        if _sha256(data) != f.sha256:
+            raise DataError(f"checksum mismatch for {url}: expected sha256 {f.sha256}, got {_sha256(data)}; "
+                            f"nothing was written to {dest}")
+        atomic.write_bytes(dest, gzip.compress(data, mtime=0) if f.gzip else data)
+        print(f"downloaded {f.path}", file=sys.stderr)
+    return target
+
+
+def verify_one(path: Path, f: DataFile) -> None:
+    raw = path.read_bytes()
+    if _sha256(gzip.decompress(raw) if f.gzip else raw) != f.sha256:
+        raise DataError(f"{path}: checksum mismatch (expected sha256 {f.sha256} of the upstream file {f.source}); "
+                        "the file is corrupt or not the pinned version: delete it and download again")
+
+
+# ---------------------------------------------------------------------------------------------------- loaders
+
+
+def _read_tsv(path: Path) -> list[list[str]]:
+    # NovelEval's corpus is CSV-quoted (doubled quotes, a passage containing tabs): a plain split corrupts 80 rows.
+    csv.field_size_limit(sys.maxsize)
+    with open(path, encoding="utf-8", newline="") as f:
+        return [row for row in csv.reader(f, delimiter="\t") if row]
+
+
+def _check_judged(name: str, qids: list[str], qrels: dict, qrels_path: Path) -> None:
+    missing = [q for q in qids if q not in qrels]
+    if missing:
+        raise DataError(f"{name}: queries {missing[:10]} have no judgements in {qrels_path}")
+
+
+def load_noveleval(data_dir: Path | None = None) -> Dataset:
+    """NovelEval-2306: 21 queries, each with its own 20 candidates, in the corpus file's order (not BM25's).
+
+    The candidates' scores are 0.0: this order is Google's, and BM25 must rank them (`dearlib.bm25`).
+    """
+    d = (data_dir or find_data_dir(("noveleval",))) / "noveleval"
+    queries = {}
+    for n, row in enumerate(_read_tsv(d / "queries.tsv"), 1):
+        if len(row) != 2:
+            raise DataError(f"{d / 'queries.tsv'}:{n}: expected 'qid<TAB>query', found {len(row)} columns")
+        queries[row[0]] = Query(row[0], row[1])
+    passages: dict[str, list[Passage]] = {q: [] for q in queries}
+    seen: dict[str, str] = {}
+    for n, row in enumerate(_read_tsv(d / "corpus.tsv"), 1):
+        if len(row) != 2:
+            raise DataError(f"{d / 'corpus.tsv'}:{n}: expected 'docid<TAB>content', found {len(row)} columns")
+        docid, text = row
+        if docid in seen:
+            if seen[docid] != text:
+                raise DataError(f"{d / 'corpus.tsv'}:{n}: docid {docid} appears twice with different text")
+            continue
+        seen[docid] = text
+        qid = docid.split("-")[0]
+        if qid not in passages:
+            raise DataError(f"{d / 'corpus.tsv'}:{n}: docid {docid} belongs to no query (query ids: 0..{len(queries) - 1})")
+        passages[qid].append(Passage(docid, text))
+    qrels = read_qrels(d / "qrels.txt")
+    _check_judged("noveleval", list(queries), qrels, d / "qrels.txt")
+    cands = []
+    for qid, q in queries.items():
+        if not passages[qid]:
+            raise DataError(f"{d / 'corpus.tsv'}: query {qid} has no candidate passages")
+        cands.append(Candidates(q, tuple(passages[qid]), tuple(0.0 for _ in passages[qid])))
+    return Dataset("noveleval", cands, qrels, min_rel=1, notes={"first_stage": "corpus order (Google); rank with BM25"})
+
+
+def read_topics(path: Path) -> dict[str, str]:
+    topics = {}
+    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+        if not line.strip():
+            continue
+        qid, sep, text = line.rstrip("\n").partition("\t")
+        if not sep:
+            raise DataError(f"{path}:{n}: expected 'qid<TAB>query'")
+        topics[qid] = text
+    return topics
+
+
+def read_hits(path: Path, qrels_path: Path | None = None) -> list[Candidates]:
+    """Candidate lists in RankGPT's "hits" JSON ([{"query", "hits": [{"qid","docid","content","score","rank"}]}])."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        items = json.load(f)
+    out = []
+    for i, item in enumerate(items):
+        hits = item.get("hits") or []
+        if not hits:
+            raise DataError(f"{path}: entry {i} (query {item.get('query')!r}) has an empty candidate list")
+        qid = str(hits[0]["qid"])
+        texts: dict[str, str] = {}
+        passages, scores = [], []
+        for h in sorted(hits, key=lambda h: h["rank"]):
+            docid = str(h["docid"])
+            if docid in texts:
+                if texts[docid] != h["content"]:
+                    raise DataError(f"{path}: query {qid}: docid {docid} appears twice with different text")
+                continue
+            texts[docid] = h["content"]
+            passages.append(Passage(docid, h["content"], h.get("title", "")))
+            scores.append(float(h["score"]))
+        out.append(Candidates(Query(qid, item["query"]), tuple(passages), tuple(scores)))
+    return out
+
+
+def write_hits(candidates: list[Candidates], path: str | os.PathLike) -> Path:
+    """Save candidate lists in the "hits" JSON that `read_hits` (and RankGPT, rank_llm) read; gzipped if *.gz."""
+    items = [{"query": c.query.text, "hits": [
+        {"qid": c.query.qid, "docid": p.docid, "rank": r, "score": s, "content": p.text, **({"title": p.title} if p.title else {})}
+        for r, (p, s) in enumerate(zip(c.passages, c.scores), 1)]} for c in candidates]
+    text = json.dumps(items, ensure_ascii=False)
+    if str(path).endswith(".gz"):
+        return atomic.write_bytes(path, gzip.compress(text.encode(), mtime=0))
+    return atomic.write_text(path, text)
+
+
+def load_trec_dl(year: int, data_dir: Path | None = None, first_stage: str = "bm25") -> Dataset:
+    """TREC DL 2019 or 2020 passage: the judged queries with their BM25 (or SPLADE++) top-100 from pyserini."""
+    name = f"dl{year % 100}"
+    if name not in ("dl19", "dl20"):
+        raise ValueError(f"TREC DL year must be 2019 or 2020, not {year}")
+    d = (data_dir or find_data_dir((name,))) / name
+    qrels = read_qrels(d / "qrels.txt")
+    if first_stage not in ("bm25", "spladepp"):
+        raise ValueError(f"first_stage must be 'bm25' or 'spladepp', not {first_stage!r}")
+    cands = read_hits(d / f"{first_stage}_top100.json.gz")
+    _check_judged(name, [c.query.qid for c in cands], qrels, d / "qrels.txt")
+    return Dataset(name, cands, qrels, min_rel=2, notes={"first_stage": f"{first_stage} top-100 (pyserini, msmarco-v1-passage)"})
+
+
+@dataclass(frozen=True)
+class NQExample:
+    """An NQ-open question with its answers and the gold Wikipedia passage (its docid in the passage pool)."""
+
+    query: Query
+    answers: tuple[str, ...]
+    gold_docid: str
+
+
+def load_nq(data_dir: Path | None = None) -> tuple[list[NQExample], dict[str, Passage]]:
+    """The NQ-open oracle file: 2,655 questions and the pool of their gold passages (identical passages merged).
+
+    Query ids are the line numbers (0-based) as strings; passage ids are ``nq-<n>`` in order of first appearance.
+    """
+    path = (data_dir or find_data_dir(("nq",))) / "nq" / "nq-open-oracle.jsonl.gz"
+    examples, pool, by_content = [], {}, {}
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            try:
+                rec = json.loads(line)
+                ctx = rec["ctxs"][0]
+                key = (ctx["title"], ctx["text"])
+            except (json.JSONDecodeError, KeyError, IndexError) as e:
+                raise DataError(f"{path}:{n + 1}: not an NQ-open oracle record ({e})") from None
+            if key not in by_content:
+                docid = f"nq-{len(pool)}"
+                by_content[key] = docid
+                pool[docid] = Passage(docid, ctx["text"], ctx["title"])
+            examples.append(NQExample(Query(str(n), rec["question"]), tuple(rec["answers"]), by_content[key]))
+    return examples, pool
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m dearlib.data", description="Find, check or download the kit's data.")
+    ap.add_argument("command", choices=["where", "verify", "download"])
+    ap.add_argument("--to", type=Path, help="download target (default: the user cache)")
+    a = ap.parse_args(argv)
+    try:
+        if a.command == "download":
+            print(download(a.to))
+        else:
+            d = find_data_dir()
+            if a.command == "verify":
+                verify(d)
+                print(f"{d}: all {len(MANIFEST)} files match their pinned checksums")
+            else:
+                print(d)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

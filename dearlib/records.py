@@ -1,0 +1,114 @@
+"""Small typed records passed between the stages of the kit.
+
+A `Query` is what a user asked; a `Passage` is a piece of text a retriever can return; `Candidates` is one
+query's ranked list (what BM25 hands to Stage 1, and Stage 1 to Stage 2); a `Dataset` bundles the candidates
+of every query with their relevance judgements (qrels). Runs and qrels are plain nested dicts, in the shape
+trec_eval, pytrec_eval and ir_measures use: ``{qid: {docid: score}}`` and ``{qid: {docid: grade}}``.
+
+These records hold data only; loading lives in `dearlib.data`, file formats in `dearlib.trec`,
+scoring in `dearlib.metrics`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+Run = dict[str, dict[str, float]]  # {qid: {docid: score}}; a higher score ranks higher
+Qrels = dict[str, dict[str, int]]  # {qid: {docid: relevance grade}}
+
+
+@dataclass(frozen=True)
+class Query:
+    qid: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    docid: str
+    text: str
+    title: str = ""
+
+    @property
+    def contents(self) -> str:
+        """Title and text as one string, the way DeAR and RankGPT show a passage to a model."""
+        return f"{self.title} {self.text}".strip() if self.title else self.text
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One query's candidate passages, best first, with the score of the stage that ranked them."""
+
+    query: Query
+    passages: tuple[Passage, ...]
+    scores: tuple[float, ...]
+
+    def __post_init__(self):
+        if not self.passages:
+            raise ValueError(f"query {self.query.qid}: the candidate list is empty")
+        if len(self.passages) != len(self.scores):
+            raise ValueError(f"query {self.query.qid}: {len(self.passages)} passages but {len(self.scores)} scores")
+        seen: dict[str, Passage] = {}
+        for p in self.passages:
+            if p.docid in seen:
+                raise ValueError(f"query {self.query.qid}: docid {p.docid} appears twice in the candidate list")
+            seen[p.docid] = p
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def top(self, k: int) -> "Candidates":
+        return replace(self, passages=self.passages[:k], scores=self.scores[:k])
+
+    def reranked(self, scores: list[float]) -> "Candidates":
+        """The same passages ordered by new scores (a stable sort, so ties keep the input order)."""
+        order = sorted(range(len(self)), key=lambda i: -scores[i])
+        return replace(self, passages=tuple(self.passages[i] for i in order), scores=tuple(float(scores[i]) for i in order))
+
+    def permuted(self, order: list[int]) -> "Candidates":
+        """The passages in `order` (0-based positions into this list), e.g. a listwise model's permutation."""
+        if sorted(order) != list(range(len(self))):
+            raise ValueError(f"query {self.query.qid}: {order} is not a permutation of 0..{len(self) - 1}")
+        return replace(self, passages=tuple(self.passages[i] for i in order), scores=tuple(self.scores[i] for i in order))
+
+
+def to_run(candidates: list[Candidates], by: str = "rank") -> Run:
+    """A run from ranked lists.
+
+    by="rank" scores each passage by its position (n, n-1, ..., 1), so trec_eval sees exactly the list's order
+    (trec_eval re-sorts by score and breaks ties by docid, which would silently reorder tied scores);
+    by="score" keeps the stage's own scores, as the published BM25 runs do.
+    """
+    if by not in ("rank", "score"):
+        raise ValueError(f"by must be 'rank' or 'score', not {by!r}")
+    run: Run = {}
+    for c in candidates:
+        if c.query.qid in run:
+            raise ValueError(f"query {c.query.qid} has two candidate lists")
+        n = len(c)
+        run[c.query.qid] = {
+            p.docid: (float(n - i) if by == "rank" else float(s)) for i, (p, s) in enumerate(zip(c.passages, c.scores))
+        }
+    return run
+
+
+@dataclass
+class Dataset:
+    """An evaluation set: each query's candidates (in first-stage order) and the qrels they are judged by."""
+
+    name: str
+    candidates: list[Candidates]
+    qrels: Qrels
+    min_rel: int = 1  # the lowest grade that counts as relevant for binary measures (MAP, MRR, recall)
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def queries(self) -> list[Query]:
+        return [c.query for c in self.candidates]
+
+    def subset(self, n_queries: int | None = None, depth: int | None = None) -> "Dataset":
+        """The first `n_queries` queries cut to their top `depth` candidates (None keeps all): a profile's slice."""
+        cands = self.candidates[:n_queries] if n_queries else self.candidates
+        if depth:
+            cands = [c.top(depth) for c in cands]
+        kept = {c.query.qid for c in cands}
+        return replace(self, candidates=cands, qrels={q: r for q, r in self.qrels.items() if q in kept})

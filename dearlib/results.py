@@ -1,0 +1,107 @@
+"""The results contract: one JSON file per (profile, dataset, system), written atomically.
+
+``results/<profile>/<dataset>/<system>.json`` holds ``dataset``, ``system``, ``profile``, ``metrics`` (names as
+ir_measures prints them), ``per_query`` ({measure: {qid: value}}) and ``provenance`` (the config and its hash,
+seed, library versions, device, git commit, start and end time). Later notebooks, the figures and outside checks
+read only these files. Dataset names: dl19, dl20, noveleval, nq; systems: bm25, teacher, dear-p, dear-l and
+ablation variants ``dear-p-<loss>``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+from . import atomic
+from .config import config_hash
+from .metrics import Evaluation
+
+DATASETS = ("dl19", "dl20", "noveleval", "nq")
+LIBRARIES = ("torch", "transformers", "peft", "trl", "accelerate", "pyserini", "ir-measures", "pytrec-eval-terrier")
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def device() -> str:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"cuda: {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return f"cpu: {platform.processor() or platform.machine()}"
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def provenance(cfg: dict, started: str, **extra) -> dict:
+    return {
+        "profile": cfg["profile"],
+        "config": cfg,
+        "config_hash": config_hash(cfg),
+        "seed": cfg.get("seed"),
+        "libraries": library_versions(),
+        "device": device(),
+        "git_commit": git_commit(),
+        "started": started,
+        "finished": now(),
+        **extra,
+    }
+
+
+def result_path(results_dir: str | Path, profile: str, dataset: str, system: str) -> Path:
+    return Path(results_dir) / profile / dataset / f"{system}.json"
+
+
+def write_result(results_dir: str | Path, cfg: dict, dataset: str, system: str, ev: Evaluation, started: str,
+                 **extra) -> Path:
+    """Write one result file; `extra` keys (depth, timings, notes, ...) go into the provenance."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}: the contract names {', '.join(DATASETS)}")
+    record = {
+        "dataset": dataset,
+        "system": system,
+        "profile": cfg["profile"],
+        "metrics": ev.metrics,
+        "per_query": ev.per_query,
+        "queries_without_run": ev.queries_without_run,
+        "provenance": provenance(cfg, started, **extra),
+    }
+    return atomic.write_json(result_path(results_dir, cfg["profile"], dataset, system), record)
+
+
+def read_result(path: str | Path) -> dict:
+    path = Path(path)
+    rec = json.loads(path.read_text())
+    for key in ("dataset", "system", "profile", "metrics", "per_query", "provenance"):
+        if key not in rec:
+            raise ValueError(f"{path}: not a result file (no {key!r})")
+    return rec
+
+
+def load_results(results_dir: str | Path, profile: str) -> list[dict]:
+    return [read_result(p) for p in sorted((Path(results_dir) / profile).glob("*/*.json"))]

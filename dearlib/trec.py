@@ -1,0 +1,80 @@
+"""Read and write the TREC run and qrels text formats.
+
+qrels: ``qid 0 docid grade`` (the second column is ignored, usually ``0`` or ``Q0``), grade an integer.
+run:   ``qid Q0 docid rank score tag``.
+Every malformed line is reported with its file and line number; writing is atomic. Scoring a run is
+`dearlib.metrics`'s job, not this module's.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import atomic
+from .records import Qrels, Run
+
+
+class FormatError(ValueError):
+    """A line of a TREC file that does not parse; the message names the file and line."""
+
+
+def read_qrels(path: str | os.PathLike) -> Qrels:
+    qrels: Qrels = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            cols = line.split()
+            if len(cols) != 4:
+                raise FormatError(f"{path}:{n}: a qrels line needs 4 columns (qid iter docid grade), found {len(cols)}: {line.strip()!r}")
+            qid, _, docid, grade = cols
+            try:
+                g = int(grade)
+            except ValueError:
+                raise FormatError(f"{path}:{n}: relevance grade {grade!r} is not an integer") from None
+            old = qrels.setdefault(qid, {}).get(docid)
+            if old is not None and old != g:
+                raise FormatError(f"{path}:{n}: query {qid} judges docid {docid} twice, as {old} and {g}")
+            qrels[qid][docid] = g
+    if not qrels:
+        raise FormatError(f"{path}: no judgements in the file")
+    return qrels
+
+
+def read_run(path: str | os.PathLike) -> Run:
+    run: Run = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            cols = line.split()
+            if len(cols) != 6:
+                raise FormatError(f"{path}:{n}: a run line needs 6 columns (qid Q0 docid rank score tag), found {len(cols)}")
+            qid, _, docid, _rank, score, _tag = cols
+            try:
+                s = float(score)
+            except ValueError:
+                raise FormatError(f"{path}:{n}: score {score!r} is not a number") from None
+            if docid in run.setdefault(qid, {}):
+                raise FormatError(f"{path}:{n}: query {qid} lists docid {docid} twice")
+            run[qid][docid] = s
+    if not run:
+        raise FormatError(f"{path}: no lines in the run")
+    return run
+
+
+def format_run(run: Run, tag: str) -> str:
+    lines = []
+    for qid, docs in run.items():
+        ranked = sorted(docs.items(), key=lambda kv: -kv[1])
+        lines += [f"{qid} Q0 {d} {r} {s:.6f} {tag}" for r, (d, s) in enumerate(ranked, 1)]
+    return "\n".join(lines) + "\n"
+
+
+def write_run(run: Run, path: str | os.PathLike, tag: str) -> Path:
+    return atomic.write_text(path, format_run(run, tag))
+
+
+def write_qrels(qrels: Qrels, path: str | os.PathLike) -> Path:
+    text = "".join(f"{q} 0 {d} {g}\n" for q, docs in qrels.items() for d, g in docs.items())
+    return atomic.write_text(path, text)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run the kit's notebooks in order, headless, with papermill, then print the experiment table.
+#   ./run_all.sh [--profile smoke|mini|paper]      (default: mini)
+# Executed copies go to outputs/<profile>/ and results to results/<profile>/ (neither is committed).
+# Stops at the first notebook that fails, names it, and exits non-zero.
+set -euo pipefail
+cd "$(dirname "$0")"
+profile=mini
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) profile=${2:?--profile needs a value}; shift 2 ;;
+    --profile=*) profile=${1#--profile=}; shift ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "run_all.sh: unknown argument '$1' (use --profile smoke|mini|paper)" >&2; exit 2 ;;
+  esac
+done
+case "$profile" in smoke|mini|paper) ;; *) echo "run_all.sh: unknown profile '$profile' (smoke, mini or paper)" >&2; exit 2 ;; esac
+
+scripts/setup_env.sh
+export PATH="$PWD/.venv/bin:$PATH"
+out="outputs/$profile"
+mkdir -p "$out"
+total_start=$(date +%s)
+for nb in notebooks/[0-9][0-9]_*.ipynb; do
+  name=$(basename "$nb")
+  echo "==> $name (profile $profile)"
+  start=$(date +%s)
+  if ! papermill "$nb" "$out/$name" --cwd notebooks --kernel python3 --no-progress-bar \
+        -p profile "$profile" -p results_dir "$PWD/results" -p artifacts_dir "$PWD/artifacts"; then
+    echo "FAILED: $name after $(( $(date +%s) - start )) s; the executed copy with the error is $out/$name" >&2
+    exit 1
+  fi
+  echo "    $name done in $(( $(date +%s) - start )) s"
+done
+echo "All notebooks ran in $(( $(date +%s) - total_start )) s (profile $profile)."
+echo
+python -m dearlib.report --results results --profile "$profile"

@@ -1,0 +1,41 @@
+import json
+
+import pytest
+
+from dearlib import config, metrics, report, results
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("profile", config.PROFILES)
+def test_profiles_load_and_comment_every_value(profile):
+    cfg = config.load_config(profile)
+    assert cfg["profile"] == profile and "retrieval" in cfg
+    for n, line in enumerate((ROOT / "configs" / f"{profile}.yaml").read_text().splitlines(), 1):
+        if ":" in line and not line.lstrip().startswith("#"):
+            assert "#" in line, f"configs/{profile}.yaml:{n} has no comment: {line!r}"
+
+
+def test_unknown_profile():
+    with pytest.raises(ValueError, match="unknown profile 'big'"):
+        config.load_config("big")
+
+
+def test_config_hash_changes_with_any_value():
+    cfg = config.load_config("smoke")
+    changed = json.loads(json.dumps(cfg))
+    changed["retrieval"]["depth"] += 1
+    assert config.config_hash(cfg) != config.config_hash(changed)
+
+
+def test_result_file_and_report_table(tmp_path):
+    cfg = config.load_config("smoke")
+    ev = metrics.evaluate({"q": {"a": 2.0, "b": 1.0}}, {"q": {"b": 1}}, metrics.NDCG)
+    path = results.write_result(tmp_path, cfg, "noveleval", "bm25", ev, results.now(), depth=2)
+    assert path == tmp_path / "smoke" / "noveleval" / "bm25.json"
+    rec = results.read_result(path)
+    assert rec["metrics"]["nDCG@1"] == 0.0 and rec["provenance"]["depth"] == 2
+    df = report.table(tmp_path, "smoke")
+    row = df.iloc[0]
+    assert (row["dataset"], row["system"], row["nDCG@1"], row["reported nDCG@10"]) == ("noveleval", "bm25", 0.0, 55.77)
+    with pytest.raises(ValueError, match="unknown dataset 'msmarco'"):
+        results.write_result(tmp_path, cfg, "msmarco", "bm25", ev, results.now())

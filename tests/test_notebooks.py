@@ -1,0 +1,52 @@
+"""Every notebook runs end to end on the smoke profile through papermill, and writes results by the contract."""
+import json
+import subprocess
+
+import nbformat
+import papermill
+import pytest
+
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_notebooks_are_committed_without_outputs():
+    assert NOTEBOOKS, "no notebooks found"
+    for nb_path in NOTEBOOKS:
+        nb = nbformat.read(nb_path, as_version=4)
+        first_code = next(c for c in nb.cells if c.cell_type == "code")
+        assert "parameters" in first_code.metadata.get("tags", []), f"{nb_path.name}: first code cell is not tagged 'parameters'"
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code"), nb_path.name
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """Run all notebooks in order on the smoke profile, sharing one results and artifacts folder."""
+    tmp = tmp_path_factory.mktemp("smoke")
+    for nb_path in NOTEBOOKS:
+        papermill.execute_notebook(
+            str(nb_path), str(tmp / nb_path.name), cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False,
+            parameters={"profile": "smoke", "results_dir": str(tmp / "results"), "artifacts_dir": str(tmp / "artifacts")},
+        )
+    return tmp
+
+
+def test_notebook_01_writes_bm25_results_by_the_contract(smoke_run):
+    for dataset in ("dl19", "dl20", "noveleval", "nq"):
+        rec = json.loads((smoke_run / "results" / "smoke" / dataset / "bm25.json").read_text())
+        assert rec["dataset"] == dataset and rec["system"] == "bm25" and rec["profile"] == "smoke"
+        assert {"nDCG@1", "nDCG@5", "nDCG@10"} <= set(rec["metrics"])
+        assert 0 < rec["metrics"]["nDCG@10"] <= 1
+        per_query = rec["per_query"]["nDCG@10"]
+        assert sum(per_query.values()) / len(per_query) == pytest.approx(rec["metrics"]["nDCG@10"])
+        prov = rec["provenance"]
+        for key in ("config", "config_hash", "seed", "libraries", "device", "git_commit", "started", "finished"):
+            assert key in prov, key
+        assert prov["config"]["profile"] == "smoke" and "pyserini" in prov["libraries"]
+    assert (smoke_run / "artifacts" / "smoke" / "candidates" / "nq.bm25.json.gz").is_file()
+
+
+def test_run_all_rejects_an_unknown_profile():
+    r = subprocess.run([str(ROOT / "run_all.sh"), "--profile", "huge"], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown profile 'huge'" in r.stderr
