@@ -9,5 +9,13 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `metrics`: trec_eval measures through ir_measures;
 - `results`: the results contract (results/<profile>/<dataset>/<system>.json) with provenance;
 - `report`: the experiment table against the paper's reported figures;
-- `config`: the profiles (configs/smoke.yaml, mini.yaml, paper.yaml).
+- `config`: the profiles (configs/smoke.yaml, mini.yaml, paper.yaml);
+- `models`: where models come from (packaged MiniLM and SmolLM2, tiny random LLaMA, hub ids);
+- `pairs`: (query, passage) inputs, each model with its own tokenizer;
+- `teacher`: the frozen Stage-1 teacher and its on-disk score cache;
+- `losses`: Stage-1 losses (CE, RankNet, ListNet, LambdaRank, KL distillation, DeAR's combination);
+- `stage1`: training groups from NQ and the distillation trainer (transformers Trainer / accelerate);
+- `rerank`: applying a pointwise scorer (student or teacher) to candidate lists;
+- `answers`: DPR's answer-string match;
+- `offline`: one clear message when something needs the network.
 """

@@ -1,0 +1,125 @@
+"""Stage-1 training losses over groups of passages: each a small function of (batch, group) scores.
+
+A *group* is one query's passages: by convention the positive first, then hard negatives. Every function takes
+`student` scores of shape (batch, group), optionally `teacher` scores of the same shape, and a boolean `mask` of
+valid members (False marks padding when groups are ragged), and returns a scalar mean over the batch.
+
+- `softmax_ce`: cross-entropy of the positive (index 0) against its group, the released code's default `main`.
+- `ranknet`: pairwise logistic loss with soft targets sigmoid(t_i - t_j) from teacher scores (the released code),
+  or hard targets from labels.
+- `listnet`: cross-entropy between the teacher's and the student's top-one distributions.
+- `lambdarank`: RankNet pairs weighted by |delta nDCG| of swapping them (an ablation option).
+- `kl_distill`: T^2 * KL(softmax(teacher/T) || softmax(student/T)), Hinton's scaling so gradients keep their size.
+- `dear_loss`: DeAR's combination (1 - alpha) * main + alpha * kl_distill.
+
+These functions do no model calls and no reduction across devices (the Trainer and accelerate do that).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+NEG = -1e4  # the score given to padded members; exp(NEG) underflows to 0 in float32 and bf16
+
+
+def _masked(scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    return scores if mask is None else scores.masked_fill(~mask, NEG)
+
+
+def softmax_ce(student: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """-log softmax(student)[0]: the positive is the first member of each group."""
+    return -F.log_softmax(_masked(student, mask), dim=-1)[:, 0].mean()
+
+
+def _pair_mask(mask: torch.Tensor | None, shape) -> torch.Tensor:
+    b, g = shape
+    pairs = ~torch.eye(g, dtype=torch.bool).expand(b, g, g)
+    if mask is not None:
+        pairs = pairs & mask[:, :, None] & mask[:, None, :]
+    return pairs
+
+
+def ranknet(student: torch.Tensor, teacher: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+            mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Pairwise logistic loss over all ordered pairs (i, j), i != j, of valid members.
+
+    Targets are sigmoid(t_i - t_j) from `teacher` scores (soft) or 1/0/0.5 from `labels` (hard); with neither,
+    the positive-first convention gives labels (1 for index 0, 0 elsewhere).
+    """
+    if teacher is not None:
+        target = torch.sigmoid(teacher[:, :, None] - teacher[:, None, :])
+    else:
+        if labels is None:
+            labels = torch.zeros_like(student)
+            labels[:, 0] = 1.0
+        diff = labels[:, :, None] - labels[:, None, :]
+        target = (torch.sign(diff) + 1) / 2
+    logits = student[:, :, None] - student[:, None, :]
+    pairs = _pair_mask(mask, student.shape)
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    per_query = (loss * pairs).sum((1, 2)) / pairs.sum((1, 2)).clamp(min=1)
+    return per_query.mean()
+
+
+def listnet(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """ListNet: cross-entropy from the teacher's top-one probabilities to the student's."""
+    p_teacher = F.softmax(_masked(teacher, mask), dim=-1)
+    return -(p_teacher * F.log_softmax(_masked(student, mask), dim=-1)).sum(-1).mean()
+
+
+def lambdarank(student: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """RankNet on label-ordered pairs, each weighted by |delta nDCG| of swapping the pair in the student's ranking."""
+    s = _masked(student, mask).detach()
+    ranks = s.argsort(-1, descending=True).argsort(-1).float()  # 0-based rank of each member
+    discount = 1.0 / torch.log2(ranks + 2.0)
+    gains = (2.0 ** labels - 1.0) * (mask if mask is not None else 1.0)
+    ideal = (gains.sort(-1, descending=True).values / torch.log2(torch.arange(gains.shape[-1], device=gains.device) + 2.0)).sum(-1, keepdim=True)
+    delta = ((gains[:, :, None] - gains[:, None, :]) * (discount[:, :, None] - discount[:, None, :])).abs() / ideal.clamp(min=1e-9)[:, :, None]
+    better = (labels[:, :, None] > labels[:, None, :]) & _pair_mask(mask, student.shape)
+    logits = student[:, :, None] - student[:, None, :]
+    loss = F.softplus(-logits) * delta * better
+    return (loss.sum((1, 2)) / better.sum((1, 2)).clamp(min=1)).mean()
+
+
+def kl_distill(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 2.0,
+               mask: torch.Tensor | None = None) -> torch.Tensor:
+    """T^2 * KL(softmax(teacher/T) || softmax(student/T)), averaged over the batch."""
+    log_p_student = F.log_softmax(_masked(student, mask) / temperature, dim=-1)
+    log_p_teacher = F.log_softmax(_masked(teacher, mask) / temperature, dim=-1)
+    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student))
+    if mask is not None:
+        kl = kl * mask
+    return temperature ** 2 * kl.sum(-1).mean()
+
+
+LOSSES = ("ce", "ce+kl", "ce+ranknet+kl", "ranknet", "listnet", "lambdarank+kl")
+
+
+def dear_loss(student: torch.Tensor, teacher: torch.Tensor | None, loss: str = "ce+kl", alpha: float = 0.1,
+              temperature: float = 2.0, mask: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """The Stage-1 objective by name (see LOSSES):
+
+    "ce": softmax_ce alone; "ce+kl": (1 - alpha) CE + alpha KL (the released default); "ce+ranknet+kl": the
+    paper's hybrid, main = 0.5 CE + 0.5 RankNet (soft teacher targets); "ranknet": RankNet on teacher scores
+    alone; "listnet": ListNet on teacher scores; "lambdarank+kl": (1 - alpha) LambdaRank + alpha KL.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
+    if loss == "ce":
+        return softmax_ce(student, mask)
+    if teacher is None:
+        raise ValueError(f"loss {loss!r} needs teacher scores")
+    if loss == "ranknet":
+        return ranknet(student, teacher=teacher, mask=mask)
+    if loss == "listnet":
+        return listnet(student, teacher, mask)
+    if loss == "ce+kl":
+        main = softmax_ce(student, mask)
+    elif loss == "ce+ranknet+kl":
+        main = 0.5 * softmax_ce(student, mask) + 0.5 * ranknet(student, teacher=teacher, mask=mask)
+    else:  # lambdarank+kl
+        if labels is None:
+            labels = torch.zeros_like(student)
+            labels[:, 0] = 1.0
+        main = lambdarank(student, labels, mask)
+    return (1 - alpha) * main + alpha * kl_distill(student, teacher, temperature, mask)

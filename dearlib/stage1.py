@@ -1,0 +1,251 @@
+"""Stage 1: distil a frozen teacher into a student reranker over groups of (query, passages).
+
+The data: each training *group* is one question, its positive passage first, then BM25 hard negatives, with the
+teacher's score for every member (`make_groups`, `attach_teacher`). The student is a sequence-classification
+model with one output (optionally wrapped in a peft LoRA adapter, `build_student`). Training runs on the
+transformers `Trainer` (accelerate underneath, so the same entry point runs on one CPU, under
+``accelerate launch`` with several processes, or with DeepSpeed), with `dearlib.losses.dear_loss` as the
+objective, checkpoints, resume from the last checkpoint and a logged loss curve. Applying a trained student to
+candidate lists is `dearlib.rerank`'s job.
+
+Command line (what ``accelerate launch`` runs):
+    python -m dearlib.stage1 --profile smoke --groups groups.jsonl --output out/ [--loss ce+kl] [--max-steps N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from . import atomic
+from .answers import has_answer
+from .losses import dear_loss
+from .pairs import PairEncoder
+from .records import Candidates
+
+
+@dataclass
+class Group:
+    qid: str
+    query: str
+    passages: list[str]  # the positive first, then the negatives
+    teacher: list[float] | None = None  # the teacher's score of each passage
+
+
+# ------------------------------------------------------------------------------------------------- data
+
+
+def nq_split(examples: list, n_heldout: int, seed: int) -> tuple[list, list]:
+    """A fixed split of NQ-open into training questions and a held-out set (the QA evaluation's)."""
+    if not 0 < n_heldout < len(examples):
+        raise ValueError(f"n_heldout must be between 1 and {len(examples) - 1}, not {n_heldout}")
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    held = set(order[:n_heldout])
+    return [e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held]
+
+
+def make_groups(examples: list, candidates: dict[str, Candidates], pool: dict, group_size: int) -> tuple[list[Group], Counter]:
+    """One group per question: its gold passage, then the highest-ranked BM25 negatives.
+
+    A negative that contains an answer string is dropped (likely a false negative). A question whose gold passage
+    contains no answer string has no trustworthy positive: it is skipped and counted, as is one without negatives.
+    Returns the groups and a ledger of what was kept and skipped.
+    """
+    groups, ledger = [], Counter()
+    for e in examples:
+        positive = pool[e.gold_docid]
+        if not has_answer(positive.contents, e.answers):
+            ledger["skipped: no positive"] += 1
+            continue
+        negatives = []
+        for p in candidates[e.query.qid].passages if e.query.qid in candidates else ():
+            if p.docid == e.gold_docid:
+                continue
+            if has_answer(p.contents, e.answers):
+                ledger["negatives dropped: contain an answer"] += 1
+                continue
+            negatives.append(p.contents)
+            if len(negatives) == group_size - 1:
+                break
+        if not negatives:
+            ledger["skipped: no negative"] += 1
+            continue
+        ledger["groups"] += 1
+        ledger[f"groups with {len(negatives) + 1} passages"] += 1
+        groups.append(Group(e.query.qid, e.query.text, [positive.contents, *negatives]))
+    return groups, ledger
+
+
+def attach_teacher(groups: list[Group], teacher, progress: bool = True) -> list[Group]:
+    """Fill each group's teacher scores (the teacher's cache makes a rerun free)."""
+    qs = [g.query for g in groups for _ in g.passages]
+    ps = [p for g in groups for p in g.passages]
+    scores = iter(teacher.score_pairs(qs, ps, progress=progress))
+    for g in groups:
+        g.teacher = [next(scores) for _ in g.passages]
+    return groups
+
+
+def save_groups(groups: list[Group], path: str | Path) -> Path:
+    return atomic.write_text(path, "".join(json.dumps(asdict(g), ensure_ascii=False) + "\n" for g in groups))
+
+
+def load_groups(path: str | Path) -> list[Group]:
+    groups = []
+    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+        try:
+            groups.append(Group(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError) as e:
+            raise ValueError(f"{path}:{n}: not a training group ({e})") from None
+    return groups
+
+
+class GroupCollator:
+    """Flattens a batch of groups into (batch x group) pairs; ragged groups are padded and masked."""
+
+    def __init__(self, encoder: PairEncoder):
+        self.encoder = encoder
+
+    def __call__(self, groups: list[Group]) -> dict:
+        size = max(len(g.passages) for g in groups)
+        rows, mask, teacher = [], torch.zeros(len(groups), size, dtype=torch.bool), torch.zeros(len(groups), size)
+        for i, g in enumerate(groups):
+            for j in range(size):
+                if j < len(g.passages):
+                    rows.append(self.encoder.ids(g.query, g.passages[j]))
+                    mask[i, j] = True
+                    teacher[i, j] = g.teacher[j] if g.teacher else 0.0
+                else:
+                    rows.append(self.encoder.ids(g.query, ""))  # a placeholder, masked out of every loss
+        batch = self.encoder.pad(rows)
+        batch.update(group_mask=mask, teacher_scores=teacher, has_teacher=torch.tensor(all(g.teacher for g in groups)))
+        return batch
+
+
+# ------------------------------------------------------------------------------------------------- model
+
+
+def build_student(model, lora: dict | None):
+    """Wrap `model` in a peft LoRA adapter (`lora`: r, alpha, dropout, target_modules), or train it fully (None)."""
+    if not lora:
+        return model
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    cfg = LoraConfig(task_type=TaskType.SEQ_CLS, r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                     target_modules=lora["target_modules"])
+    return get_peft_model(model, cfg)
+
+
+def trainable_parameters(model) -> tuple[int, int]:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), sum(p.numel() for p in model.parameters())
+
+
+# ------------------------------------------------------------------------------------------------- training
+
+
+def _trainer_class():
+    from transformers import Trainer
+
+    class DistillTrainer(Trainer):
+        """The Trainer with DeAR's group loss; a non-finite loss stops training and names the step."""
+
+        def __init__(self, *a, loss: str, alpha: float, temperature: float, **kw):
+            super().__init__(*a, **kw)
+            self.dear = dict(loss=loss, alpha=alpha, temperature=temperature)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            mask = inputs.pop("group_mask")
+            teacher = inputs.pop("teacher_scores")
+            has_teacher = bool(inputs.pop("has_teacher"))
+            outputs = model(**inputs)
+            student = outputs.logits.view(mask.shape).float()
+            loss = dear_loss(student, teacher if has_teacher else None, mask=mask, **self.dear)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite Stage-1 loss ({loss.item()}) at training step {self.state.global_step + 1}")
+            return (loss, outputs) if return_outputs else loss
+
+    return DistillTrainer
+
+
+def train(model, encoder: PairEncoder, groups: list[Group], cfg: dict, output_dir: str | Path, seed: int = 0,
+          loss: str | None = None, max_steps: int | None = None, resume: bool = True, callbacks=None):
+    """Train the student on `groups` with the `stage1` section `cfg` of a profile; resumes from the last checkpoint.
+
+    Returns the trainer (its `state.log_history` is the loss curve, also saved as ``loss_curve.json``).
+    """
+    from transformers import TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    cpu = not torch.cuda.is_available()
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=cfg["batch_size"],
+        gradient_accumulation_steps=cfg.get("gradient_accumulation", 1),
+        learning_rate=cfg["lr"],
+        num_train_epochs=cfg["epochs"],
+        max_steps=max_steps or cfg.get("max_steps") or -1,
+        warmup_steps=cfg.get("warmup_steps", 0),
+        lr_scheduler_type="linear",
+        logging_steps=cfg.get("logging_steps", 10),
+        save_strategy="steps",
+        save_steps=cfg.get("save_steps", 100),
+        save_total_limit=1,
+        seed=seed,
+        bf16=cfg.get("bf16", False) and not cpu,  # bf16 on a CPU is ~17x slower here
+        use_cpu=cpu,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        report_to=[],
+        deepspeed=cfg.get("deepspeed") if not cpu else None,
+        disable_tqdm=False,
+    )
+    trainer = _trainer_class()(model=model, args=args, train_dataset=groups, data_collator=GroupCollator(encoder),
+                               callbacks=callbacks, loss=loss or cfg["loss"], alpha=cfg["alpha"],
+                               temperature=cfg["temperature"])
+    last = get_last_checkpoint(str(output_dir)) if resume else None
+    trainer.train(resume_from_checkpoint=last)
+    if trainer.is_world_process_zero():
+        atomic.write_json(output_dir / "loss_curve.json", [h for h in trainer.state.log_history if "loss" in h])
+    return trainer
+
+
+# ------------------------------------------------------------------------------------------------- command line
+
+
+def main(argv=None) -> int:
+    from .config import load_config
+    from .models import load_sequence_classifier, load_tokenizer
+
+    ap = argparse.ArgumentParser(prog="python -m dearlib.stage1", description="Train the Stage-1 student on saved groups.")
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--groups", required=True, help="JSONL of training groups with teacher scores (notebook 02 writes it)")
+    ap.add_argument("--output", required=True)
+    ap.add_argument("--loss", default=None)
+    ap.add_argument("--max-steps", type=int, default=None)
+    a = ap.parse_args(argv)
+    cfg = load_config(a.profile)
+    s1 = cfg["stage1"]
+    tok = load_tokenizer(s1["student"]["backbone"])
+    model = load_sequence_classifier(s1["student"]["backbone"], tok, layers=s1["student"].get("layers"), seed=cfg["seed"])
+    model = build_student(model, s1["student"].get("lora"))
+    trainer = train(model, PairEncoder(tok, s1["q_max_len"], s1["p_max_len"]), load_groups(a.groups), s1, a.output,
+                    seed=cfg["seed"], loss=a.loss, max_steps=a.max_steps)
+    if trainer.is_world_process_zero():
+        trainer.save_model(str(Path(a.output) / "final"))
+        print(f"trained {trainer.state.global_step} steps on {trainer.args.world_size} process(es); "
+              f"final loss {trainer.state.log_history[-1].get('train_loss', math.nan):.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

