@@ -79,3 +79,12 @@ def test_atomic_write_interrupted_before_rename(tmp_path, monkeypatch):
         trec.write_run({"q": {"d": 1.0}}, p, tag="t")
     assert p.read_text() == "old\n"
     assert [x.name for x in tmp_path.iterdir()] == ["r.run"]
+
+
+def test_atomic_write_gives_usual_permissions(tmp_path):
+    old = __import__("os").umask(0o022)
+    try:
+        p = atomic.write_text(tmp_path / "r.txt", "x")
+    finally:
+        __import__("os").umask(old)
+    assert p.stat().st_mode & 0o777 == 0o644
