@@ -17,5 +17,7 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `stage1`: training groups from NQ and the distillation trainer (transformers Trainer / accelerate);
 - `rerank`: applying a pointwise scorer (student or teacher) to candidate lists;
 - `answers`: DPR's answer-string match;
+- `permutation`: the one parser of listwise rankings ("[3] > [1] > ..."), with its ledger of outcomes;
+- `cot`: Stage-2 data: windows, the prompt, three generators (teacher-guided, OpenAI-compatible, transformers), export;
 - `offline`: one clear message when something needs the network.
 """

@@ -63,6 +63,16 @@ def test_notebook_02_writes_teacher_student_and_ablation_results(smoke_run):
     assert len(curve) == 6 and all(math.isfinite(c["loss"]) for c in curve)
 
 
+def test_notebook_03_exports_validated_cot_data(smoke_run):
+    out = smoke_run / "artifacts" / "smoke" / "stage2_data"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["examples"] == 8 and summary["ledger"] == {"ok": 8} and summary["synthetic"] is True
+    lines = (out / "chat.jsonl").read_text().splitlines()
+    assert len(lines) == 8 and all(json.loads(l)["messages"][2]["role"] == "assistant" for l in lines)
+    info = json.loads((out / "llamafactory" / "dataset_info.json").read_text())
+    assert all((out / "llamafactory" / e["file_name"]).is_file() for e in info.values())
+
+
 def test_run_all_rejects_an_unknown_profile():
     r = subprocess.run([str(ROOT / "run_all.sh"), "--profile", "huge"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown profile 'huge'" in r.stderr

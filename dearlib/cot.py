@@ -1,0 +1,310 @@
+"""Stage-2 data: chain-of-thought listwise permutations over windows of candidates, and their export.
+
+A `Window` is one query with 10-20 candidate passages (and, where known, the teacher's scores and relevance
+labels). The prompt is RankGPT's listwise prompt with DeAR's three steps: (1) list the information requirements
+of the query, (2) find the passages that contain each, (3) rank the passages that cover them best, all passages
+included; the answer is reasoning in ``<think>...</think>`` then ``[2] > [1] > ...``.
+
+Three generators share one interface, ``generate(windows) -> list[str | None]`` (None: no completion, e.g. an
+API error after retries; the caller counts it):
+- `TeacherGuidedGenerator`, the offline default: orders the window by teacher score (ties by label, then input
+  order) and writes the reasoning from the passages themselves (which query requirement each covers).
+  Deterministic; its records are marked ``synthetic``.
+- `OpenAIChatGenerator`: any OpenAI-compatible chat endpoint (GPT-4o as in the paper, a vLLM server, Ollama),
+  with bounded concurrency, the `openai` client's retry with back-off on 429/5xx, and a resumable JSONL cache.
+- `TransformersGenerator`: a local causal LM through transformers' chat template.
+
+Validation is `dearlib.permutation`'s; export writes chat-messages JSONL (what Stage 2 trains on) and
+LLaMA-Factory `alpaca`/`sharegpt` files with their `dataset_info.json` entries.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from . import atomic
+from .permutation import ranking_text
+from .records import Passage, Query
+
+SYSTEM = "You are RankGPT, an intelligent assistant that can rank passages based on their relevancy to the query."
+INSTRUCTION = (
+    "I will provide you with {n} passages, each indicated by a numerical identifier []. Rank the passages based on "
+    "their relevance to the search query: {query}\n"
+    "First think step by step inside <think></think>: (1) list the information requirements of the query; "
+    "(2) find the passages that contain each requirement; (3) rank the passages that cover the requirements best. "
+    "Then answer with the ranking of all {n} passages in descending order of relevance, using their identifiers, "
+    "e.g. [2] > [1] > [3]. Include every passage exactly once."
+)
+STOPWORDS = set("a an and are as at be by did do does for from has have how in is it its of on or the to was what "
+                "when where which who whom whose why will with".split())
+
+
+@dataclass
+class Window:
+    wid: str
+    query: Query
+    passages: list[Passage]
+    teacher: list[float] | None = None
+    labels: list[int] | None = None
+
+
+@dataclass
+class Example:
+    """One generated example in the fields of the released DeAR-COT data, plus where it came from."""
+
+    id: str
+    system: str
+    instruction: str
+    input: str
+    output: str
+    think: str
+    qid: str
+    docids: list[str]
+    generator: str
+    synthetic: bool
+    history: list = field(default_factory=list)
+
+
+def truncate_words(text: str, max_words: int) -> str:
+    words = text.split()
+    return text if len(words) <= max_words else " ".join(words[:max_words])
+
+
+def prompt_parts(window: Window, max_words: int) -> tuple[str, str]:
+    """(instruction, input) for a window; passages are cut to `max_words` words (DeAR: 300)."""
+    instruction = INSTRUCTION.format(n=len(window.passages), query=window.query.text)
+    body = "\n".join(f"[{i}] {truncate_words(p.contents, max_words)}" for i, p in enumerate(window.passages, 1))
+    return instruction, f"{body}\n\nSearch Query: {window.query.text}"
+
+
+def messages(window: Window, max_words: int) -> list[dict]:
+    instruction, inp = prompt_parts(window, max_words)
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{instruction}\n\n{inp}"}]
+
+
+def split_think(completion: str) -> tuple[str, str]:
+    m = re.search(r"<think>(.*?)</think>", completion, re.DOTALL)
+    return (m.group(1).strip(), completion[m.end():].strip()) if m else ("", completion.strip())
+
+
+def make_example(window: Window, completion: str, generator: str, synthetic: bool, max_words: int) -> Example:
+    instruction, inp = prompt_parts(window, max_words)
+    think, _ = split_think(completion)
+    return Example(window.wid, SYSTEM, instruction, inp, completion, think, window.query.qid,
+                   [p.docid for p in window.passages], generator, synthetic)
+
+
+# ------------------------------------------------------------------------------------------------- generators
+
+
+def requirements(query: str, k: int = 5) -> list[str]:
+    """The query's content words, in order: the 'information requirements' of the teacher-guided reasoning."""
+    words = re.findall(r"\w+", query.lower())
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS))[:k]
+
+
+class TeacherGuidedGenerator:
+    """Offline, deterministic: the teacher's order, with reasoning written from the passages' own words."""
+
+    name = "teacher-guided"
+    synthetic = True
+
+    def order(self, w: Window) -> list[int]:
+        if w.teacher is None:
+            raise ValueError(f"window {w.wid}: the teacher-guided generator needs teacher scores")
+        labels = w.labels or [0] * len(w.passages)
+        return sorted(range(len(w.passages)), key=lambda i: (-w.teacher[i], -labels[i], i))
+
+    def completion(self, w: Window) -> str:
+        order = self.order(w)
+        reqs = requirements(w.query.text)
+        lines = [f"(1) The query asks about: {', '.join(reqs) or w.query.text}."]
+        lines.append("(2) Passages that contain each requirement:")
+        for r in reqs:
+            having = [f"[{i + 1}]" for i, p in enumerate(w.passages) if r in re.findall(r"\w+", p.contents.lower())]
+            lines.append(f"- {r}: {', '.join(having) if having else 'none'}")
+        covered = {i: sum(r in p.contents.lower() for r in reqs) for i, p in enumerate(w.passages)}
+        best = order[0]
+        lines.append(f"(3) Ranked by how well each passage covers the requirements and answers the query: [{best + 1}] "
+                     f"comes first, covering {covered[best]} of {len(reqs)} requirements.")
+        return "<think>\n" + "\n".join(lines) + "\n</think>\n" + ranking_text(order)
+
+    def generate(self, windows: list[Window], progress: bool = False) -> list[str]:
+        return [self.completion(w) for w in tqdm(windows, desc=self.name, disable=not progress)]
+
+
+class MissingAPIKey(RuntimeError):
+    pass
+
+
+class OpenAIChatGenerator:
+    """An OpenAI-compatible chat endpoint; completions are cached in JSONL by window id, so a rerun resumes.
+
+    The key is read from the environment variable named `api_key_env` and never written anywhere.
+    """
+
+    synthetic = False
+
+    def __init__(self, model: str, cache_path: str | Path, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+                 max_concurrency: int = 4, max_retries: int = 5, timeout: float = 120.0, temperature: float = 0.0,
+                 max_words: int = 300, max_tokens: int = 2048):
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise MissingAPIKey(f"set the environment variable {api_key_env} to the API key of {base_url or 'the OpenAI API'} "
+                                "(no request was sent)")
+        from openai import OpenAI
+
+        self.client = OpenAI(api_key=key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+        self.name = f"openai:{model}"
+        self.model, self.temperature, self.max_words, self.max_tokens = model, temperature, max_words, max_tokens
+        self.max_concurrency = max_concurrency
+        self.cache_path = Path(cache_path)
+        self.errors: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def cached(self) -> dict[str, str]:
+        done = {}
+        if self.cache_path.is_file():
+            for line in self.cache_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    rec = json.loads(line)
+                    done[rec["id"]] = rec["completion"]
+                except (json.JSONDecodeError, KeyError):
+                    continue  # a line cut by an interruption: that window is generated again
+        return done
+
+    def _one(self, w: Window) -> str | None:
+        try:
+            r = self.client.chat.completions.create(model=self.model, messages=messages(w, self.max_words),
+                                                    temperature=self.temperature, max_tokens=self.max_tokens)
+            text = r.choices[0].message.content or ""
+        except Exception as e:  # after the client's own retries: counted, not fatal, and not cached
+            self.errors[w.wid] = f"{type(e).__name__}: {e}"
+            return None
+        with self._lock, open(self.cache_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"id": w.wid, "completion": text}, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        return text
+
+    def generate(self, windows: list[Window], progress: bool = False) -> list[str | None]:
+        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        done = self.cached()
+        if self.cache_path.is_file() and not self.cache_path.read_bytes().endswith(b"\n"):
+            with open(self.cache_path, "a", encoding="utf-8") as f:
+                f.write("\n")  # end a line cut by an interruption, so the next record starts on its own line
+        todo = [w for w in windows if w.wid not in done]
+        with ThreadPoolExecutor(self.max_concurrency) as pool:
+            for w, text in zip(todo, tqdm(pool.map(self._one, todo), total=len(todo), desc=self.name, disable=not progress)):
+                if text is not None:
+                    done[w.wid] = text
+        return [done.get(w.wid) for w in windows]
+
+
+class TransformersGenerator:
+    """A local causal LM with a chat template; greedy by default (deterministic)."""
+
+    synthetic = False
+
+    def __init__(self, model, tokenizer, name: str, max_new_tokens: int = 512, temperature: float = 0.0, max_words: int = 300):
+        self.model, self.tok, self.name = model.eval(), tokenizer, f"transformers:{name}"
+        self.max_new_tokens, self.temperature, self.max_words = max_new_tokens, temperature, max_words
+
+    def generate(self, windows: list[Window], progress: bool = False) -> list[str]:
+        import torch
+
+        out = []
+        for w in tqdm(windows, desc=self.name, disable=not progress):
+            ids = self.tok.apply_chat_template(messages(w, self.max_words), add_generation_prompt=True, return_tensors="pt",
+                                               return_dict=True).to(self.model.device)
+            sample = self.temperature > 0
+            with torch.inference_mode():
+                gen = self.model.generate(**ids, max_new_tokens=self.max_new_tokens, do_sample=sample,
+                                          temperature=self.temperature if sample else None, top_p=None, top_k=None,
+                                          pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id)
+            out.append(self.tok.decode(gen[0, ids["input_ids"].shape[1]:], skip_special_tokens=True))
+        return out
+
+
+# ------------------------------------------------------------------------------------------------- export
+
+
+def to_messages(e: Example) -> list[dict]:
+    return [{"role": "system", "content": e.system}, {"role": "user", "content": f"{e.instruction}\n\n{e.input}"},
+            {"role": "assistant", "content": e.output}]
+
+
+def write_chat_jsonl(examples: list[Example], path: str | Path) -> Path:
+    """The chat-messages JSONL that Stage 2 trains on (one {"messages": [...], "id", "synthetic"} per line)."""
+    return atomic.write_text(path, "".join(json.dumps({"id": e.id, "synthetic": e.synthetic, "messages": to_messages(e)},
+                                                      ensure_ascii=False) + "\n" for e in examples))
+
+
+def write_llamafactory(examples: list[Example], folder: str | Path, name: str = "dear_cot") -> dict:
+    """LLaMA-Factory files: `<name>_alpaca.json`, `<name>_sharegpt.json` and their `dataset_info.json` entries."""
+    folder = Path(folder)
+    alpaca = [{"instruction": e.instruction, "input": e.input, "output": e.output, "system": e.system, "history": e.history}
+              for e in examples]
+    sharegpt = [{"conversations": [{"from": "human", "value": f"{e.instruction}\n\n{e.input}"}, {"from": "gpt", "value": e.output}],
+                 "system": e.system} for e in examples]
+    atomic.write_json(folder / f"{name}_alpaca.json", alpaca)
+    atomic.write_json(folder / f"{name}_sharegpt.json", sharegpt)
+    info = {
+        f"{name}_alpaca": {"file_name": f"{name}_alpaca.json",
+                           "columns": {"prompt": "instruction", "query": "input", "response": "output", "system": "system",
+                                       "history": "history"}},
+        f"{name}_sharegpt": {"file_name": f"{name}_sharegpt.json", "formatting": "sharegpt",
+                             "columns": {"messages": "conversations", "system": "system"},
+                             "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}},
+    }
+    atomic.write_json(folder / "dataset_info.json", info)
+    return info
+
+
+# ------------------------------------------------------------------------------------------------- windows and quality
+
+
+def nq_windows(examples: list, candidates: dict, pool: dict, size: int) -> list[Window]:
+    """A window per NQ question: its BM25 top-`size`, labelled 1 for the gold passage or one with an answer string."""
+    from .answers import has_answer
+
+    out = []
+    for e in examples:
+        c = candidates.get(e.query.qid)
+        if c is None:
+            continue
+        ps = list(c.passages[:size])
+        labels = [int(p.docid == e.gold_docid or has_answer(p.contents, e.answers)) for p in ps]
+        out.append(Window(f"nq-{e.query.qid}", e.query, ps, labels=labels))
+    return out
+
+
+def quality(windows: list[Window], orders: list[list[int]]) -> dict:
+    """Agreement of accepted permutations with the teacher (mean Kendall tau) and their nDCG@10 against labels,
+    next to the nDCG@10 of the windows' input (BM25) order."""
+    from scipy.stats import kendalltau
+
+    from .metrics import evaluate
+
+    taus = []
+    for w, o in zip(windows, orders):
+        if w.teacher is not None and len(set(w.teacher)) > 1:
+            rank_of = {i: r for r, i in enumerate(o)}
+            taus.append(kendalltau([rank_of[i] for i in range(len(o))], [-t for t in w.teacher]).statistic)
+    judged = [(w, o) for w, o in zip(windows, orders) if w.labels and any(w.labels)]
+    out = {"windows": len(windows), "kendall_tau_vs_teacher": sum(taus) / len(taus) if taus else None,
+           "windows_with_a_relevant_passage": len(judged)}
+    if judged:
+        qrels = {w.wid: {p.docid: l for p, l in zip(w.passages, w.labels)} for w, _ in judged}
+        perm = {w.wid: {w.passages[i].docid: float(len(o) - r) for r, i in enumerate(o)} for w, o in judged}
+        given = {w.wid: {p.docid: float(len(w.passages) - r) for r, p in enumerate(w.passages)} for w, _ in judged}
+        out["nDCG@10_permutation"] = evaluate(perm, qrels, ["nDCG@10"]).metrics["nDCG@10"]
+        out["nDCG@10_input_order"] = evaluate(given, qrels, ["nDCG@10"]).metrics["nDCG@10"]
+    return out

@@ -1,0 +1,75 @@
+"""Parse a listwise model's ranking, ``[3] > [1] > [2] ...``, into a full permutation, and say what was wrong.
+
+One parser serves the Stage-2 data (validating generated examples) and the Stage-2 reranker (reading the model's
+output). Rules: the identifiers are the bracketed numbers 1..n of the prompt; reasoning inside
+``<think>...</think>`` is ignored (it may mention passages in any order); an identifier out of 1..n is rejected;
+a repeated one is dropped after its first place; the missing ones are appended in input order. Every output
+yields a permutation, so a bad completion never crashes a run: its outcome goes into the ledger.
+
+Outcomes, in order of precedence: ``wrong format`` (no identifier at all), ``out of range``, ``repetition``,
+``missing identifiers``, ``ok`` (a full permutation, nothing repaired).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+_ID = re.compile(r"\[(\d+)\]")
+OUTCOMES = ("ok", "wrong format", "out of range", "repetition", "missing identifiers")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    order: list[int]  # 0-based positions into the window, best first; always a full permutation of range(n)
+    outcome: str  # one of OUTCOMES
+    found: int  # identifiers read in the answer, before repairs
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def ranking_text(order: list[int]) -> str:
+    """The answer format the prompt asks for: 1-based identifiers joined by ' > '."""
+    return " > ".join(f"[{i + 1}]" for i in order)
+
+
+def answer_part(text: str) -> str:
+    """The text after the reasoning: what follows ``</think>``, or everything when there is no think block."""
+    text = _THINK.sub(" ", text or "")
+    if "<think>" in text:  # an unclosed think block: the model never got to its answer
+        return ""
+    return text
+
+
+def parse(text: str, n: int) -> Parsed:
+    ids = [int(m) for m in _ID.findall(answer_part(text))]
+    if not ids:
+        return Parsed(list(range(n)), "wrong format", 0)
+    seen: list[int] = []
+    out_of_range = repeated = False
+    for i in ids:
+        if not 1 <= i <= n:
+            out_of_range = True
+        elif i - 1 in seen:
+            repeated = True
+        else:
+            seen.append(i - 1)
+    missing = [i for i in range(n) if i not in seen]
+    outcome = ("out of range" if out_of_range else "repetition" if repeated
+               else "missing identifiers" if missing else "ok")
+    return Parsed(seen + missing, outcome, len(ids))
+
+
+class Ledger(Counter):
+    """Counts of parse outcomes (and anything else worth counting, e.g. truncated prompts)."""
+
+    def add(self, parsed: Parsed) -> Parsed:
+        self[parsed.outcome] += 1
+        return parsed
+
+    def rate(self, outcome: str = "ok") -> float:
+        total = sum(self[o] for o in OUTCOMES)
+        return self[outcome] / total if total else 0.0
