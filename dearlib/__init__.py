@@ -19,5 +19,6 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `answers`: DPR's answer-string match;
 - `permutation`: the one parser of listwise rankings ("[3] > [1] > ..."), with its ledger of outcomes;
 - `cot`: Stage-2 data: windows, the prompt, three generators (teacher-guided, OpenAI-compatible, transformers), export;
-- `offline`: one clear message when something needs the network.
+- `offline`: one clear message when something needs the network;
+- `dryrun`: the paper's architectures with empty weights: parameter counts and memory estimates.
 """
