@@ -122,3 +122,19 @@ class CrossEncoderTeacher(Teacher):
         from .rerank import Scorer
 
         return Scorer(self.model, self.encoder, self.batch_size, self.identity).score_pairs(queries, passages, progress)
+
+
+def from_config(s1: dict, cache: ScoreCache | None, seed: int = 0) -> Teacher:
+    """The teacher a profile's `stage1` section names (its random tiny models are drawn with seed + 1)."""
+    from . import models
+
+    t = s1["teacher"]
+    if t["kind"] == "bi-encoder":
+        return BiEncoderTeacher(models.package_dir(t["model"]), identity=f"{t['model']}@{t['max_length']}",
+                                max_length=t["max_length"], cache=cache, batch_size=s1["score_batch_size"])
+    if t["kind"] != "cross-encoder":
+        raise ValueError(f"unknown teacher kind {t['kind']!r}: bi-encoder or cross-encoder")
+    tok = models.load_tokenizer(t["model"])
+    model = models.load_sequence_classifier(t["model"], tok, layers=t.get("layers"), seed=seed + 1)
+    return CrossEncoderTeacher(model, tok, identity=f"{t['model']}:{t.get('layers')}:{seed + 1}", q_max_len=s1["q_max_len"],
+                               p_max_len=s1["p_max_len"], cache=cache, batch_size=s1["score_batch_size"])
