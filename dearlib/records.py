@@ -64,12 +64,6 @@ class Candidates:
         order = sorted(range(len(self)), key=lambda i: -scores[i])
         return replace(self, passages=tuple(self.passages[i] for i in order), scores=tuple(float(scores[i]) for i in order))
 
-    def permuted(self, order: list[int]) -> "Candidates":
-        """The passages in `order` (0-based positions into this list), e.g. a listwise model's permutation."""
-        if sorted(order) != list(range(len(self))):
-            raise ValueError(f"query {self.query.qid}: {order} is not a permutation of 0..{len(self) - 1}")
-        return replace(self, passages=tuple(self.passages[i] for i in order), scores=tuple(self.scores[i] for i in order))
-
 
 def to_run(candidates: list[Candidates], by: str = "rank") -> Run:
     """A run from ranked lists.

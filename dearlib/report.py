@@ -14,10 +14,10 @@ import pandas as pd
 import yaml
 
 from .metrics import NDCG
-from .results import load_results
+from .results import DATASETS, load_results
 
 REPORTED = Path(__file__).with_name("reported.yaml")
-ORDER = {"dl19": 0, "dl20": 1, "noveleval": 2, "nq": 3}
+ORDER = {d: i for i, d in enumerate(DATASETS)}
 
 
 def table(results_dir: str | Path, profile: str) -> pd.DataFrame:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from . import atomic
 from .config import config_hash
+from .data import DATASETS as _DATA
 from .metrics import Evaluation
 
-DATASETS = ("dl19", "dl20", "noveleval", "nq")
+DATASETS = tuple(_DATA)  # dl19, dl20, noveleval, nq
 LIBRARIES = ("torch", "transformers", "peft", "trl", "accelerate", "pyserini", "ir-measures", "pytrec-eval-terrier")
 
 

@@ -144,6 +144,15 @@ def build_student(model, lora: dict | None):
     return get_peft_model(model, cfg)
 
 
+def new_student(s1: dict, tokenizer, seed: int = 0):
+    """A fresh student as a profile's `stage1.student` section describes it (backbone, layers, LoRA or not)."""
+    from .models import load_sequence_classifier
+
+    torch.manual_seed(seed)
+    s = s1["student"]
+    return build_student(load_sequence_classifier(s["backbone"], tokenizer, layers=s.get("layers"), seed=seed), s.get("lora"))
+
+
 def trainable_parameters(model) -> tuple[int, int]:
     return sum(p.numel() for p in model.parameters() if p.requires_grad), sum(p.numel() for p in model.parameters())
 
@@ -224,7 +233,7 @@ def train(model, encoder: PairEncoder, groups: list[Group], cfg: dict, output_di
 
 def main(argv=None) -> int:
     from .config import load_config
-    from .models import load_sequence_classifier, load_tokenizer
+    from .models import load_tokenizer
 
     ap = argparse.ArgumentParser(prog="python -m dearlib.stage1", description="Train the Stage-1 student on saved groups.")
     ap.add_argument("--profile", required=True)
@@ -236,9 +245,7 @@ def main(argv=None) -> int:
     cfg = load_config(a.profile)
     s1 = cfg["stage1"]
     tok = load_tokenizer(s1["student"]["backbone"])
-    model = load_sequence_classifier(s1["student"]["backbone"], tok, layers=s1["student"].get("layers"), seed=cfg["seed"])
-    model = build_student(model, s1["student"].get("lora"))
-    trainer = train(model, PairEncoder(tok, s1["q_max_len"], s1["p_max_len"]), load_groups(a.groups), s1, a.output,
+    trainer = train(new_student(s1, tok, cfg["seed"]), PairEncoder(tok, s1["q_max_len"], s1["p_max_len"]), load_groups(a.groups), s1, a.output,
                     seed=cfg["seed"], loss=a.loss, max_steps=a.max_steps)
     if trainer.is_world_process_zero():
         trainer.save_model(str(Path(a.output) / "final"))

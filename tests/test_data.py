@@ -139,3 +139,9 @@ def test_download_with_checksum_mismatch_writes_nothing(no_data_env, mirror):
     with pytest.raises(DataError, match=r"checksum mismatch for .*qrels\.txt.*nothing was written"):
         data.download(no_data_env / "dl", upstream=url, datasets=("noveleval",))
     assert not (no_data_env / "dl" / "noveleval" / "qrels.txt").exists()
+
+
+def test_topics_cover_the_judged_queries(data_dir):
+    topics = data.read_topics(data_dir / "dl19" / "topics.tsv")
+    ds = data.load_trec_dl(2019, data_dir)
+    assert set(topics) == {q.qid for q in ds.queries} and all(topics[q.qid] == q.text for q in ds.queries)

@@ -88,3 +88,8 @@ def test_atomic_write_gives_usual_permissions(tmp_path):
     finally:
         __import__("os").umask(old)
     assert p.stat().st_mode & 0o777 == 0o644
+
+
+def test_qrels_round_trip(tmp_path):
+    qrels = {"1": {"a": 0, "b": 3}, "2": {"c": 1}}
+    assert trec.read_qrels(trec.write_qrels(qrels, tmp_path / "q.txt")) == qrels
