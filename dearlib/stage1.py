@@ -5,8 +5,9 @@ teacher's score for every member (`make_groups`, `attach_teacher`). The student 
 model with one output (optionally wrapped in a peft LoRA adapter, `build_student`). Training runs on the
 transformers `Trainer` (accelerate underneath, so the same entry point runs on one CPU, under
 ``accelerate launch`` with several processes, or with DeepSpeed), with `dearlib.losses.dear_loss` as the
-objective, checkpoints, resume from the last checkpoint and a logged loss curve. Applying a trained student to
-candidate lists is `dearlib.rerank`'s job.
+objective, checkpoints, resume from the last checkpoint and a logged loss curve; `find_student` and
+`load_student` bring the saved student back for later notebooks. Applying a trained student to candidate lists
+is `dearlib.rerank`'s job.
 
 Command line (what ``accelerate launch`` runs):
     python -m dearlib.stage1 --profile smoke --groups groups.jsonl --output out/ [--loss ce+kl] [--max-steps N]
@@ -151,6 +152,55 @@ def new_student(s1: dict, tokenizer, seed: int = 0):
     torch.manual_seed(seed)
     s = s1["student"]
     return build_student(load_sequence_classifier(s["backbone"], tokenizer, layers=s.get("layers"), seed=seed), s.get("lora"))
+
+
+def load_student(s1: dict, path: str | Path, tokenizer, seed: int = 0):
+    """The student saved by ``Trainer.save_model`` (notebook 02) at `path`, in evaluation mode.
+
+    With LoRA in the profile (`stage1.student.lora`) the folder holds the adapter and the head only: the base is
+    rebuilt as `new_student` builds it (hub weights, or the seeded random tiny model of `smoke`, hence `seed`)
+    and the adapter loaded over it. Without LoRA the folder is a full transformers model.
+    """
+    from .models import load_sequence_classifier
+
+    path = Path(path)
+    s = s1["student"]
+    if s.get("lora"):
+        if not (path / "adapter_config.json").is_file():
+            raise FileNotFoundError(f"{path} holds no LoRA adapter (adapter_config.json), yet the profile trains "
+                                    "the student with LoRA: was it saved under another profile?")
+        from peft import PeftModel
+
+        base = load_sequence_classifier(s["backbone"], tokenizer, layers=s.get("layers"), seed=seed)
+        model = PeftModel.from_pretrained(base, str(path))
+    else:
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} holds no full model (config.json)" +
+                                    (": it is a LoRA adapter, yet the profile trains fully" if (path / "adapter_config.json").is_file() else ""))
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained(str(path))
+        if model.config.pad_token_id is None:
+            model.config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return model.eval()
+
+
+def find_student(stage1_dir: str | Path, loss: str) -> tuple[Path, str]:
+    """Where the trained student is: ``<stage1_dir>/student`` (notebook 02 saves it there after training), else the
+    last Trainer checkpoint of ``<stage1_dir>/<loss>/`` (runs from before that line; the Trainer always checkpoints
+    the final step). Returns the folder and a sentence saying which it is."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    stage1_dir = Path(stage1_dir)
+    final = stage1_dir / "student"
+    if final.is_dir():
+        return final, f"the final student saved by notebook 02: {final}"
+    run = stage1_dir / loss
+    last = get_last_checkpoint(str(run)) if run.is_dir() else None
+    if last:
+        return Path(last), f"no {final}: using the last training checkpoint {last} (the final step)"
+    raise FileNotFoundError(f"no trained student under {stage1_dir} (neither student/ nor a checkpoint in {loss}/): "
+                            "run notebook 02 (02_stage1_distillation.ipynb) first")
 
 
 def trainable_parameters(model) -> tuple[int, int]:

@@ -115,7 +115,7 @@ class CrossEncoderTeacher(Teacher):
         from .pairs import PairEncoder
 
         self.identity = identity
-        self.model = model.eval()
+        self.model = model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
         self.encoder = PairEncoder(tokenizer, q_max_len, p_max_len)
 
     def _score_pairs(self, queries, passages, progress):

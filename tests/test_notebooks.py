@@ -1,4 +1,5 @@
 """Every notebook runs end to end on the smoke profile through papermill, and writes results by the contract."""
+import csv
 import json
 import math
 import subprocess
@@ -26,9 +27,12 @@ def smoke_run(tmp_path_factory):
     """Run all notebooks in order on the smoke profile, sharing one results and artifacts folder."""
     tmp = tmp_path_factory.mktemp("smoke")
     for nb_path in NOTEBOOKS:
+        params = {"profile": "smoke", "results_dir": str(tmp / "results"), "artifacts_dir": str(tmp / "artifacts")}
+        if "figures_dir" in papermill.inspect_notebook(str(nb_path)):
+            params["figures_dir"] = str(tmp / "figures")  # never the repository's figures/
         papermill.execute_notebook(
             str(nb_path), str(tmp / nb_path.name), cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False,
-            parameters={"profile": "smoke", "results_dir": str(tmp / "results"), "artifacts_dir": str(tmp / "artifacts")},
+            parameters=params,
         )
     return tmp
 
@@ -71,6 +75,50 @@ def test_notebook_03_exports_validated_cot_data(smoke_run):
     assert len(lines) == 8 and all(json.loads(l)["messages"][2]["role"] == "assistant" for l in lines)
     info = json.loads((out / "llamafactory" / "dataset_info.json").read_text())
     assert all((out / "llamafactory" / e["file_name"]).is_file() for e in info.values())
+
+
+def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):
+    res = smoke_run / "results" / "smoke"
+    summary = json.loads((res / "tables" / "evaluation.json").read_text())
+    assert summary["warnings"] == []  # every file of this run was written under the current config
+    for row in summary["ndcg"]:
+        path = res / row["dataset"] / f"{row['system']}.json"
+        if path.is_file():
+            rec = json.loads(path.read_text())
+            assert row["status"] == "ok" and row["nDCG@10"] == round(100 * rec["metrics"]["nDCG@10"], 2)
+        else:
+            assert row["system"] == "dear-l" and row["status"] == "not run (notebook 04)"
+    for row in summary["significance"]:
+        if row.get("n") is not None:
+            assert row["n"] == 4 and row["wins"] + row["ties"] + row["losses"] == 4
+    assert {r["system"] for r in summary["efficiency"] if r["seconds_per_query"]} >= {"teacher", "dear-p"}
+    assert (res / "tables" / "ndcg.csv").is_file() and (res / "tables" / "significance.csv").is_file()
+
+
+def test_notebook_06_writes_top_k_on_the_held_out_questions(smoke_run):
+    res = smoke_run / "results" / "smoke" / "nq"
+    heldout = set(json.loads((smoke_run / "artifacts" / "smoke" / "stage1" / "nq_heldout_qids.json").read_text()))
+    assert (smoke_run / "artifacts" / "smoke" / "stage1" / "student" / "adapter_config.json").is_file()  # notebook 02
+    bm25 = json.loads((res / "bm25.json").read_text())  # notebook 01: every question
+    assert len(bm25["per_query"]["Top-1"]) == 200 and heldout < set(bm25["per_query"]["Top-1"])
+    for system in ("teacher", "dear-p"):
+        rec = json.loads((res / f"{system}.json").read_text())
+        top = {m: rec["per_query"][m] for m in ("Top-1", "Top-5", "Top-20")}
+        assert set(top["Top-1"]) == heldout and rec["provenance"]["seconds_per_query"] > 0
+        assert rec["metrics"]["Top-1"] <= rec["metrics"]["Top-5"] <= rec["metrics"]["Top-20"]
+        # reranking the 20 BM25 candidates only reorders them: Top-20 is BM25's, question by question
+        assert top["Top-20"] == {q: bm25["per_query"]["Top-20"][q] for q in heldout}
+
+
+def test_notebook_07_draws_the_figures_and_the_comparison_table(smoke_run):
+    figs = smoke_run / "figures" / "smoke"
+    for panel in ("a_efficiency_tradeoff", "b_ndcg10_per_dataset", "c_noveleval_cutoffs", "d_loss_ablation", "e_training_curves"):
+        assert (figs / f"{panel}.png").read_bytes()[:4] == b"\x89PNG" and (figs / f"{panel}.pdf").stat().st_size > 1000
+    rows = list(csv.DictReader(open(figs / "reported_vs_reproduced.csv")))
+    assert rows and all(r["source"] for r in rows)
+    dl19_bm25 = next(r for r in rows if (r["dataset"], r["method"], r["measure"]) == ("dl19", "BM25", "nDCG@10"))
+    assert dl19_bm25["status"] == "not comparable (4 of 43 queries)"  # smoke keeps a slice
+    assert (figs / "reported_vs_reproduced.md").read_text().count("\n| ") == len(rows) + 1
 
 
 def test_run_all_rejects_an_unknown_profile():

@@ -147,3 +147,36 @@ def test_accelerate_launch_two_cpu_processes(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "on 2 process(es)" in r.stdout
     assert (tmp_path / "ddp" / "final").is_dir()
+
+
+def test_saved_student_loads_back_with_the_same_scores(tmp_path, llama_tok):
+    enc = PairEncoder(llama_tok, 16, 16)
+    probe = (["what is thing 1"] * 3, ["thing 1 is a fruit", "car 1 drives", "sky 1"])
+    lora = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+    for name, s1 in (("lora", {"student": {"backbone": "tiny-llama", "layers": 1, "lora": lora}}),
+                     ("full", {"student": {"backbone": "tiny-llama", "layers": 1, "lora": None}})):
+        model = stage1.new_student(s1, llama_tok, seed=3)
+        with torch.no_grad():  # as if trained: move every trainable weight (adapter and head, or all)
+            for p in model.parameters():
+                if p.requires_grad:
+                    p.add_(0.05 * torch.randn_like(p))
+        expected = Scorer(model, enc).score_pairs(*probe)
+        model.save_pretrained(tmp_path / name)  # what Trainer.save_model writes for either kind
+        loaded = stage1.load_student(s1, tmp_path / name, llama_tok, seed=3)
+        assert not loaded.training
+        assert Scorer(loaded, enc).score_pairs(*probe) == pytest.approx(expected, abs=1e-6), name
+    with pytest.raises(FileNotFoundError, match="holds no LoRA adapter"):
+        stage1.load_student({"student": {"backbone": "tiny-llama", "layers": 1, "lora": lora}}, tmp_path / "full", llama_tok)
+    with pytest.raises(FileNotFoundError, match="it is a LoRA adapter"):
+        stage1.load_student({"student": {"backbone": "tiny-llama", "layers": 1, "lora": None}}, tmp_path / "lora", llama_tok)
+
+
+def test_find_student_prefers_the_saved_student_then_the_last_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run notebook 02"):
+        stage1.find_student(tmp_path, "ce")
+    (tmp_path / "ce" / "checkpoint-3").mkdir(parents=True)
+    (tmp_path / "ce" / "checkpoint-6").mkdir()
+    path, note = stage1.find_student(tmp_path, "ce")
+    assert path == tmp_path / "ce" / "checkpoint-6" and "last training checkpoint" in note
+    (tmp_path / "student").mkdir()
+    assert stage1.find_student(tmp_path, "ce")[0] == tmp_path / "student"

@@ -1,0 +1,325 @@
+"""Evaluation from result files only: tables, per-query wins and losses, paired significance, efficiency.
+
+`Collection` reads every result file of a profile (``results/<profile>/<dataset>/<system>.json``, see
+`dearlib.results`) and flags, rather than mixes silently, a file written under another profile or under a
+configuration other than the current ``configs/<profile>.yaml`` (its provenance ``config_hash`` differs; the
+flag names the settings that changed). A missing file is reported with the notebook that writes it, never a crash.
+
+On top: nDCG@1/5/10 tables per dataset (`ndcg_table`), paired comparisons of two systems on the query ids they
+share (`paired`: wins / ties / losses, Student's paired t-test and the Wilcoxon signed-rank test, both two-sided
+and uncorrected for multiple comparisons), the time per query each stage recorded (`efficiency_table`) and a
+summary written atomically under ``results/<profile>/tables/`` (`write_summary`).
+
+This module computes no ranking measure itself (`dearlib.metrics` did, when the result was written), trains and
+reranks nothing, and reads no model. BEIR is listed (`BEIR`) but not evaluated by the kit yet.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import atomic
+from .config import config_hash, load_config
+from .metrics import NDCG
+from .results import DATASETS, read_result, result_path
+
+EVAL_SETS = ("dl19", "dl20", "noveleval")  # the ranking evaluation sets of notebook 05
+SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l")
+LABELS = {"bm25": "BM25", "teacher": "teacher", "dear-p": "DeAR-P (Stage 1)", "dear-l": "DeAR-L (Stage 1 + 2)"}
+STAGES = {"bm25": "first stage (BM25)", "teacher": "Stage-1 teacher (pointwise)", "dear-p": "Stage 1 (pointwise student)",
+          "dear-l": "Stage 1 + Stage 2 (listwise)"}
+# the eight BEIR sets of the paper, as the DeAR README names them (not evaluated by the kit yet)
+BEIR = {"trec-covid": "Covid", "nfcorpus": "NFCorpus", "webis-touche2020": "Touche", "dbpedia-entity": "DBPedia",
+        "scifact": "SciFact", "trec-news": "News", "robust04": "Robust04", "signal1m": "Signal"}
+COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"))
+NOTEBOOKS = {"01": "01_candidate_retrieval.ipynb", "02": "02_stage1_distillation.ipynb", "04": "04_stage2_listwise.ipynb",
+             "06": "06_open_domain_qa.ipynb"}
+
+
+def producer(dataset: str, system: str) -> str:
+    """The notebook that writes `results/<profile>/<dataset>/<system>.json`."""
+    if system == "bm25":
+        n = "01"
+    elif system == "dear-l" or system.startswith("dear-l-"):
+        n = "04"
+    elif dataset == "nq":
+        n = "06"
+    else:
+        n = "02"
+    return f"notebook {n} ({NOTEBOOKS[n]})"
+
+
+def expected_config(profile: str, seed: int) -> dict:
+    """The configuration a notebook run with these parameters records (the notebooks set `seed` before hashing)."""
+    cfg = load_config(profile)
+    cfg["seed"] = seed
+    return cfg
+
+
+def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted names of the settings that differ between two configurations (added, removed or changed)."""
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        name = f"{prefix}{key}"
+        if key not in old or key not in new:
+            out.append(name)
+        elif isinstance(old[key], dict) and isinstance(new[key], dict):
+            out.extend(config_changes(old[key], new[key], name + "."))
+        elif old[key] != new[key]:
+            out.append(name)
+    return out
+
+
+@dataclass
+class Collection:
+    """The result files of one profile, indexed by (dataset, system), each checked against the current config."""
+
+    results_dir: Path
+    profile: str
+    seed: int = 0
+    records: dict[tuple[str, str], dict] = field(default_factory=dict)
+    config: dict | None = None
+
+    @classmethod
+    def load(cls, results_dir: str | Path, profile: str, seed: int = 0) -> "Collection":
+        coll = cls(Path(results_dir), profile, seed, config=expected_config(profile, seed))
+        root = Path(results_dir) / profile
+        for dataset in DATASETS:
+            for path in sorted((root / dataset).glob("*.json")):
+                rec = read_result(path)
+                rec["_path"] = str(path)
+                coll.records[(dataset, path.stem)] = rec
+        return coll
+
+    @property
+    def expected_hash(self) -> str:
+        return config_hash(self.config)
+
+    def get(self, dataset: str, system: str) -> dict | None:
+        return self.records.get((dataset, system))
+
+    def systems(self, dataset: str) -> list[str]:
+        return sorted(s for d, s in self.records if d == dataset)
+
+    def path(self, dataset: str, system: str) -> Path:
+        return result_path(self.results_dir, self.profile, dataset, system)
+
+    def missing(self, dataset: str, system: str) -> str:
+        """What to say when a result file is absent: the file and the notebook that writes it."""
+        return f"{self.path(dataset, system)} is missing: {producer(dataset, system)} writes it"
+
+    def flags(self, rec: dict) -> list[str]:
+        """Why a result file should not be mixed with the others silently (empty when it belongs here)."""
+        out = []
+        if rec.get("profile") != self.profile:
+            out.append(f"written under profile {rec.get('profile')!r}, not {self.profile!r}")
+        prov = rec["provenance"]
+        if prov.get("config_hash") != self.expected_hash:
+            changed = config_changes(prov.get("config") or {}, self.config) if prov.get("config") else []
+            what = f" (changed since: {', '.join(changed[:4])}{' ...' if len(changed) > 4 else ''})" if changed else ""
+            out.append(f"older or other config: hash {prov.get('config_hash')} != current {self.expected_hash}{what}")
+        return out
+
+    def flag_text(self, dataset: str, system: str) -> str:
+        rec = self.get(dataset, system)
+        return "; ".join(self.flags(rec)) if rec else ""
+
+    def warnings(self) -> list[str]:
+        """One line per flagged result file."""
+        return [f"{d}/{s}.json: {'; '.join(self.flags(r))}" for (d, s), r in sorted(self.records.items()) if self.flags(r)]
+
+
+def status(coll: Collection, dataset: str, system: str) -> str:
+    return "ok" if coll.get(dataset, system) else f"not run ({producer(dataset, system).split(' (')[0]})"
+
+
+def ndcg_table(coll: Collection, dataset: str, systems=SYSTEMS) -> pd.DataFrame:
+    """nDCG@1/5/10 x 100 of each system on one dataset; a system without a result file says which notebook writes it."""
+    rows = []
+    for system in systems:
+        rec = coll.get(dataset, system)
+        row = {"system": system}
+        for m in NDCG:
+            row[m] = round(100 * rec["metrics"][m], 2) if rec and m in rec["metrics"] else math.nan
+        row["queries"] = len(rec["per_query"].get("nDCG@10", {})) if rec else 0
+        row["depth"] = rec["provenance"].get("depth") if rec else None
+        row["status"] = status(coll, dataset, system)
+        row["warning"] = coll.flag_text(dataset, system)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("system")
+
+
+# ------------------------------------------------------------------------------------------------- paired tests
+
+
+def wins_ties_losses(a: dict[str, float], b: dict[str, float], tol: float = 1e-9) -> tuple[int, int, int]:
+    """Over the query ids both share: how often `a` beats `b`, ties it (|difference| <= tol), or loses."""
+    shared = sorted(set(a) & set(b))
+    wins = sum(1 for q in shared if a[q] - b[q] > tol)
+    losses = sum(1 for q in shared if b[q] - a[q] > tol)
+    return wins, len(shared) - wins - losses, losses
+
+
+def paired(a: dict[str, float], b: dict[str, float], tol: float = 1e-9) -> dict:
+    """Compare per-query values of two systems on their shared query ids: `a` minus `b`.
+
+    Returns n, both means, the mean difference, wins / ties / losses, the paired t-test (scipy.stats.ttest_rel)
+    and the Wilcoxon signed-rank test (scipy.stats.wilcoxon, zero differences dropped), both two-sided.
+    A test that is undefined (fewer than two queries, or every difference zero) has p = nan, and `note` says why.
+    Raises ValueError when the two share no query id: comparing different query sets would mean nothing.
+    """
+    from scipy import stats
+
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        raise ValueError(f"no shared query ids (first system e.g. {sorted(a)[:3]}, second e.g. {sorted(b)[:3]})")
+    x, y = [a[q] for q in shared], [b[q] for q in shared]
+    d = [u - v for u, v in zip(x, y)]
+    w, t, l = wins_ties_losses(a, b, tol)
+    out = {"n": len(shared), "mean_a": math.fsum(x) / len(x), "mean_b": math.fsum(y) / len(y),
+           "mean_diff": math.fsum(d) / len(d), "wins": w, "ties": t, "losses": l,
+           "t": math.nan, "p_t": math.nan, "wilcoxon_W": math.nan, "p_wilcoxon": math.nan, "note": ""}
+    nonzero = [v for v in d if abs(v) > tol]
+    if len(shared) < 2:
+        out["note"] = "one shared query: no test"
+    elif not nonzero:
+        out["note"] = "identical on every query: no test"
+    else:
+        if len(set(d)) > 1:
+            r = stats.ttest_rel(x, y)
+            out["t"], out["p_t"] = float(r.statistic), float(r.pvalue)
+        else:
+            out["note"] = "the same difference on every query: no t-test"
+        r = stats.wilcoxon([v for v in d if abs(v) > tol])
+        out["wilcoxon_W"], out["p_wilcoxon"] = float(r.statistic), float(r.pvalue)
+    return out
+
+
+def comparisons(coll: Collection, dataset: str, pairs=COMPARISONS, measure: str = "nDCG@10") -> pd.DataFrame:
+    """`paired` for each (system, baseline) pair on one dataset; a pair with a missing system says so."""
+    rows = []
+    for a, b in pairs:
+        ra, rb = coll.get(dataset, a), coll.get(dataset, b)
+        row = {"dataset": dataset, "system": a, "baseline": b, "measure": measure}
+        if ra is None or rb is None:
+            row["note"] = "; ".join(status(coll, dataset, s) + f": {s}" for s, r in ((a, ra), (b, rb)) if r is None)
+            rows.append(row)
+            continue
+        try:
+            row.update(paired(ra["per_query"][measure], rb["per_query"][measure]))
+        except ValueError as e:
+            raise ValueError(f"{dataset}: {a} vs {b}: {e}") from None
+        for key in ("mean_a", "mean_b", "mean_diff"):
+            row[key] = round(100 * row[key], 2)
+        row["warning"] = "; ".join(f"{s}: {f}" for s in (a, b) if (f := coll.flag_text(dataset, s)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------- efficiency
+
+
+def efficiency_table(coll: Collection, datasets=EVAL_SETS, systems=SYSTEMS) -> pd.DataFrame:
+    """Seconds per query each stage recorded in its provenance, with the depth it reranked and the device."""
+    rows = []
+    for dataset in datasets:
+        for system in systems:
+            rec = coll.get(dataset, system)
+            row = {"dataset": dataset, "system": system, "stage": STAGES.get(system, system)}
+            if rec is None:
+                row.update({"seconds_per_query": math.nan, "note": status(coll, dataset, system)})
+            else:
+                prov = rec["provenance"]
+                sec = prov.get("seconds_per_query")
+                row.update({"seconds_per_query": sec if sec is not None else math.nan, "depth": prov.get("depth"),
+                            "device": prov.get("device"), "queries": len(rec["per_query"].get("nDCG@10", {})),
+                            "note": "" if sec is not None else "no time recorded (a precomputed or unrecorded first stage)",
+                            "warning": coll.flag_text(dataset, system)})
+                for stage, s in (prov.get("stage_seconds_per_query") or {}).items():  # Stage 2's split: stage1, stage2
+                    row[f"{stage}_seconds_per_query"] = s
+                if system == "teacher":
+                    row["note"] = "scores may come from the teacher's on-disk cache"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def beir_table(profile: str) -> pd.DataFrame:
+    why = ("not run: the kit has no BEIR loader yet" if profile == "paper" else "not run in this profile")
+    return pd.DataFrame({"dataset": list(BEIR), "name": list(BEIR.values()), "status": why})
+
+
+# ------------------------------------------------------------------------------------------------- summary
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return json.loads(df.reset_index().to_json(orient="records"))
+
+
+def write_summary(coll: Collection, out_dir: str | Path | None = None, datasets=EVAL_SETS) -> dict[str, Path]:
+    """Write the evaluation tables as CSV and one JSON, atomically; returns {name: path}.
+
+    Default folder: ``results/<profile>/tables/`` (outside the dataset folders, so `load_results` never reads it).
+    """
+    out = Path(out_dir) if out_dir else coll.results_dir / coll.profile / "tables"
+    ndcg = pd.concat({d: ndcg_table(coll, d) for d in datasets}, names=["dataset"]).reset_index()
+    sig = pd.concat([comparisons(coll, d) for d in datasets], ignore_index=True)
+    eff = efficiency_table(coll, datasets)
+    paths = {name: atomic.write_text(out / f"{name}.csv", df.to_csv(index=False))
+             for name, df in (("ndcg", ndcg), ("significance", sig), ("efficiency", eff))}
+    summary = {"profile": coll.profile, "config_hash": coll.expected_hash, "ndcg": _records(ndcg),
+               "significance": _records(sig), "efficiency": _records(eff), "beir": _records(beir_table(coll.profile)),
+               "warnings": coll.warnings()}
+    paths["summary"] = atomic.write_json(out / "evaluation.json", summary)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------------- two runs
+
+
+def compare_runs(dir_a: str | Path, dir_b: str | Path, profile: str, tol: float = 0.0) -> list[str]:
+    """Differences in metric values (and per-query values) between two results folders, timings aside.
+
+    Returns one line per difference, and per file present in only one of them; empty means identical.
+    """
+    a = {k: v for k, v in Collection.load(dir_a, profile).records.items()}
+    b = {k: v for k, v in Collection.load(dir_b, profile).records.items()}
+    out = [f"{d}/{s}.json only in {dir_a if (d, s) in a else dir_b}" for d, s in sorted(set(a) ^ set(b))]
+    for key in sorted(set(a) & set(b)):
+        ra, rb = a[key], b[key]
+        for m in sorted(set(ra["metrics"]) | set(rb["metrics"])):
+            va, vb = ra["metrics"].get(m), rb["metrics"].get(m)
+            if va is None or vb is None or abs(va - vb) > tol:
+                out.append(f"{key[0]}/{key[1]}.json {m}: {va} != {vb}")
+        for m in sorted(set(ra["per_query"]) & set(rb["per_query"])):
+            pa, pb = ra["per_query"][m], rb["per_query"][m]
+            diff = [q for q in set(pa) | set(pb) if q not in pa or q not in pb or abs(pa[q] - pb[q]) > tol]
+            if diff:
+                out.append(f"{key[0]}/{key[1]}.json {m}: {len(diff)} queries differ (e.g. {sorted(diff)[:3]})")
+    return out
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m dearlib.evaluation", description="Compare the metrics of two runs.")
+    ap.add_argument("command", choices=["compare"])
+    ap.add_argument("a", help="a results folder")
+    ap.add_argument("b", help="another results folder")
+    ap.add_argument("--profile", default="smoke")
+    ap.add_argument("--tol", type=float, default=0.0, help="largest difference counted as equal (default 0: exact)")
+    a = ap.parse_args(argv)
+    diffs = compare_runs(a.a, a.b, a.profile, a.tol)
+    for line in diffs:
+        print(line)
+    n = len(Collection.load(a.a, a.profile).records)
+    print(f"{n} result files of profile {a.profile!r}: " + ("metric values identical" if not diffs else f"{len(diffs)} differences"))
+    return 1 if diffs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""Stage-2 inference: listwise reranking with a sliding window, and the BM25 -> Stage 1 -> Stage 2 cascade.
+
+A listwise model reads a *window* of candidates in one prompt (the Stage-2 data's template, `dearlib.cot`) and
+answers with a permutation, parsed by `dearlib.permutation.parse`; a bad answer never crashes a run: the window
+keeps its input order and the ledger counts the outcome. Over a list deeper than one window, windows slide from
+the bottom of the ranked range to the top (`sliding_windows`), so a relevant passage can climb from the bottom
+to first place in one pass, as in RankGPT and DeAR's released code.
+
+Backends generate completions for a batch of prompts: `TransformersBackend` (any causal LM; greedy by default,
+deterministic; sampling as an option) and `VLLMBackend` (when vLLM is installed; the paper profile's choice).
+Windows of many queries are generated together: the k-th window of every query forms one batch, since a query's
+next window depends on the previous one.
+
+It does not train (`dearlib.stage2`) and does not evaluate (`dearlib.metrics`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+from tqdm.auto import tqdm
+
+from . import cot
+from .permutation import _ID, Ledger, answer_part, parse
+from .records import Candidates, Passage
+
+
+def sliding_windows(n: int, window: int, step: int, rank_start: int = 0, rank_end: int | None = None) -> list[tuple[int, int]]:
+    """The (start, end) slices a sliding window visits over ranks [rank_start, rank_end) of a list of `n`, bottom first.
+
+    The last window is pinned to `rank_start`, so the top is always covered even when the depth is not a multiple
+    of the step (RankGPT's loop stops early there and leaves the top ranks untouched); a range shorter than one
+    window is one window.
+    """
+    if window < 2 or step < 1:
+        raise ValueError(f"window must be at least 2 and step at least 1 (got window={window}, step={step})")
+    end = min(n, rank_end if rank_end is not None else n)
+    if end - rank_start < 2:
+        return []
+    out = []
+    while True:
+        start = max(rank_start, end - window)
+        out.append((start, end))
+        if start == rank_start:
+            return out
+        end -= step
+
+
+@dataclass
+class WindowRecord:
+    """What happened to one window: where it was, what the model said, how it parsed."""
+
+    qid: str
+    start: int
+    end: int
+    outcome: str
+    prompt_tokens: int
+    truncated_words: int  # words cut from passages to fit the context (0: none)
+    completion: str = field(repr=False, default="")
+
+
+class TransformersBackend:
+    """Chat completions from a transformers causal LM, a batch of prompts at a time (left padding)."""
+
+    def __init__(self, model, tokenizer, max_new_tokens: int = 256, temperature: float = 0.0, batch_size: int = 8, seed: int = 0):
+        self.model, self.tok = model.eval(), tokenizer
+        self.max_new_tokens, self.temperature, self.batch_size, self.seed = max_new_tokens, temperature, batch_size, seed
+        self.context = getattr(model.config, "max_position_embeddings", 4096)
+
+    def count(self, messages: list[dict]) -> int:
+        return len(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+
+    def generate(self, prompts: list[list[dict]], n_ids: list[int] | None = None) -> list[str]:
+        """Completions of `prompts`; with `n_ids`, a row stops once its answer names its window's n identifiers, or
+        n + 2 (a model repeating itself would otherwise run to `max_new_tokens`)."""
+        import torch
+
+        out = []
+        side, self.tok.padding_side = self.tok.padding_side, "left"  # generation continues every row from its end
+        try:
+            for s in range(0, len(prompts), self.batch_size):
+                texts = [self.tok.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in prompts[s:s + self.batch_size]]
+                batch = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+                stop = [_RankingComplete(self.tok, batch["input_ids"].shape[1], n_ids[s:s + self.batch_size])] if n_ids else None
+                sample = self.temperature > 0
+                if sample:
+                    torch.manual_seed(self.seed + s)
+                with torch.inference_mode():
+                    gen = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=sample,
+                                              temperature=self.temperature if sample else None, top_p=None, top_k=None,
+                                              stopping_criteria=stop,
+                                              pad_token_id=self.tok.pad_token_id if self.tok.pad_token_id is not None else self.tok.eos_token_id)
+                out += self.tok.batch_decode(gen[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        finally:
+            self.tok.padding_side = side
+        return out
+
+
+class _RankingComplete:
+    """A transformers stopping criterion, per row: the answer after the reasoning names n identifiers, or n + 2."""
+
+    def __init__(self, tokenizer, prompt_len: int, n_ids: list[int]):
+        self.tok, self.prompt_len, self.n = tokenizer, prompt_len, n_ids
+
+    def __call__(self, input_ids, scores, **kw):
+        import torch
+
+        texts = self.tok.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
+        done = []
+        for text, n in zip(texts, self.n):
+            ids = _ID.findall(answer_part(text))
+            done.append(len(set(ids)) >= n or len(ids) >= n + 2)
+        return torch.tensor(done, device=input_ids.device)
+
+
+class VLLMBackend:
+    """Chat completions from vLLM (optional: ``pip install vllm`` on a GPU machine); the paper profile's backend."""
+
+    def __init__(self, model: str, max_new_tokens: int = 1024, temperature: float = 0.0, seed: int = 0, lora_path: str | None = None,
+                 max_model_len: int = 8192):
+        try:
+            from vllm import LLM, SamplingParams
+        except ImportError:
+            raise ImportError("the vLLM backend needs `pip install vllm` (a CUDA machine); use backend: transformers otherwise") from None
+        self.llm = LLM(model=model, enable_lora=lora_path is not None, max_model_len=max_model_len, seed=seed)
+        self.tok = self.llm.get_tokenizer()
+        self.params = SamplingParams(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
+        self.lora = None
+        if lora_path:
+            from vllm.lora.request import LoRARequest
+
+            self.lora = LoRARequest("stage2", 1, lora_path)
+        self.context = max_model_len
+
+    def count(self, messages: list[dict]) -> int:
+        return len(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
+
+    def generate(self, prompts: list[list[dict]], n_ids: list[int] | None = None) -> list[str]:
+        outs = self.llm.chat(prompts, self.params, lora_request=self.lora, use_tqdm=False)
+        return [o.outputs[0].text for o in outs]
+
+
+def make_backend(model: str, backend: str = "transformers", max_new_tokens: int = 1024, temperature: float = 0.0,
+                 batch_size: int = 8, seed: int = 0):
+    """A backend for a chat model by the kit's model names or a hub id: "transformers", or "vllm" (installed separately)."""
+    if backend == "vllm":
+        return VLLMBackend(model, max_new_tokens, temperature, seed)
+    if backend != "transformers":
+        raise ValueError(f"backend must be 'transformers' or 'vllm', not {backend!r}")
+    import torch
+
+    from .models import load_tokenizer
+    from .stage2 import load_causal_lm
+
+    tok = load_tokenizer(model)
+    lm = load_causal_lm(model, tok, seed).to("cuda" if torch.cuda.is_available() else "cpu")
+    return TransformersBackend(lm, tok, max_new_tokens, temperature, batch_size, seed)
+
+
+def fit_prompt(window: cot.Window, max_words: int, count, budget: int) -> tuple[list[dict], int, int]:
+    """The window's prompt, cut passage by passage (longest first, whole words) until it has at most `budget` tokens.
+
+    Identifiers and the instruction are never cut. Returns (messages, tokens, words cut).
+    """
+    words = [cot.truncate_words(p.contents, max_words).split() for p in window.passages]
+    cut = 0
+    while True:
+        w = replace(window, passages=[Passage(p.docid, " ".join(ws)) for p, ws in zip(window.passages, words)])
+        msgs = cot.messages(w, max_words)
+        n = count(msgs)
+        if n <= budget:
+            return msgs, n, cut
+        longest = max(range(len(words)), key=lambda i: len(words[i]))
+        if not words[longest]:
+            raise ValueError(f"window of query {window.query.qid}: the prompt needs {n} tokens with every passage empty, "
+                             f"over the budget of {budget}")
+        drop = max(1, len(words[longest]) // 4)
+        words[longest] = words[longest][:-drop]
+        cut += drop
+
+
+class ListwiseReranker:
+    """Reranks the top of each candidate list with a listwise model over sliding windows."""
+
+    def __init__(self, backend, window: int = 20, step: int = 10, rank_end: int = 30, max_words: int = 300,
+                 max_prompt_tokens: int | None = None, name: str = "listwise"):
+        self.backend, self.window, self.step, self.rank_end, self.max_words = backend, window, step, rank_end, max_words
+        self.budget = max_prompt_tokens or backend.context - getattr(backend, "max_new_tokens", 0)
+        self.name = name
+        self.ledger = Ledger()
+        self.records: list[WindowRecord] = []
+
+    def rerank(self, candidates: list[Candidates], progress: bool = True) -> list[Candidates]:
+        """Each list's top `rank_end` reordered window by window; the rest keep their order beneath."""
+        lists = [list(c.passages) for c in candidates]
+        plans = [sliding_windows(len(c), self.window, self.step, 0, self.rank_end) for c in candidates]
+        rounds = max((len(p) for p in plans), default=0)
+        bar = tqdm(total=sum(len(p) for p in plans), desc=f"{self.name} windows", disable=not progress)
+        for k in range(rounds):  # the k-th window of every query in one batch
+            todo = [(qi, plans[qi][k]) for qi in range(len(candidates)) if k < len(plans[qi])]
+            prompts, meta = [], []
+            for qi, (s, e) in todo:
+                w = cot.Window(f"{candidates[qi].query.qid}:{s}-{e}", candidates[qi].query, lists[qi][s:e])
+                msgs, n, cut = fit_prompt(w, self.max_words, self.backend.count, self.budget)
+                prompts.append(msgs)
+                meta.append((n, cut))
+            answers = self.backend.generate(prompts, n_ids=[e - s for _, (s, e) in todo])
+            for (qi, (s, e)), text, (n, cut) in zip(todo, answers, meta):
+                parsed = self.ledger.add(parse(text, e - s))
+                if cut:
+                    self.ledger["prompts truncated"] += 1
+                # the parser's repaired order: an answer without identifiers keeps the input order, a partial one
+                # keeps its first mentions and the rest follow in input order (RankGPT's rule)
+                lists[qi][s:e] = [lists[qi][s + i] for i in parsed.order]
+                self.records.append(WindowRecord(candidates[qi].query.qid, s, e, parsed.outcome, n, cut, text))
+            bar.update(len(todo))
+        bar.close()
+        out = []
+        for c, ps in zip(candidates, lists):
+            out.append(Candidates(c.query, tuple(ps), tuple(float(len(ps) - i) for i in range(len(ps)))))
+        return out
+
+
+def cascade(bm25: list[Candidates], stage1, stage1_depth: int, stage2: ListwiseReranker | None, progress: bool = True) -> dict:
+    """BM25 -> Stage 1 (a pointwise scorer over the top `stage1_depth`) -> Stage 2 (listwise over Stage 1's top).
+
+    Returns each stage's ranked lists and its wall-clock seconds: {"bm25": ..., "stage1": ..., "stage2": ..., "seconds": {...}}.
+    """
+    from .rerank import rerank
+
+    out = {"bm25": bm25, "seconds": {}}
+    t0 = time.time()
+    out["stage1"] = rerank(stage1, bm25, stage1_depth, progress=progress)
+    out["seconds"]["stage1"] = time.time() - t0
+    if stage2 is not None:
+        t0 = time.time()
+        out["stage2"] = stage2.rerank(out["stage1"], progress=progress)
+        out["seconds"]["stage2"] = time.time() - t0
+    return out
