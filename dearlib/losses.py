@@ -31,9 +31,9 @@ def softmax_ce(student: torch.Tensor, mask: torch.Tensor | None = None) -> torch
     return -F.log_softmax(_masked(student, mask), dim=-1)[:, 0].mean()
 
 
-def _pair_mask(mask: torch.Tensor | None, shape) -> torch.Tensor:
-    b, g = shape
-    pairs = ~torch.eye(g, dtype=torch.bool).expand(b, g, g)
+def _pair_mask(mask: torch.Tensor | None, student: torch.Tensor) -> torch.Tensor:
+    b, g = student.shape
+    pairs = ~torch.eye(g, dtype=torch.bool, device=student.device).expand(b, g, g)
     if mask is not None:
         pairs = pairs & mask[:, :, None] & mask[:, None, :]
     return pairs
@@ -55,7 +55,7 @@ def ranknet(student: torch.Tensor, teacher: torch.Tensor | None = None, labels: 
         diff = labels[:, :, None] - labels[:, None, :]
         target = (torch.sign(diff) + 1) / 2
     logits = student[:, :, None] - student[:, None, :]
-    pairs = _pair_mask(mask, student.shape)
+    pairs = _pair_mask(mask, student)
     loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     per_query = (loss * pairs).sum((1, 2)) / pairs.sum((1, 2)).clamp(min=1)
     return per_query.mean()
@@ -75,7 +75,7 @@ def lambdarank(student: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor |
     gains = (2.0 ** labels - 1.0) * (mask if mask is not None else 1.0)
     ideal = (gains.sort(-1, descending=True).values / torch.log2(torch.arange(gains.shape[-1], device=gains.device) + 2.0)).sum(-1, keepdim=True)
     delta = ((gains[:, :, None] - gains[:, None, :]) * (discount[:, :, None] - discount[:, None, :])).abs() / ideal.clamp(min=1e-9)[:, :, None]
-    better = (labels[:, :, None] > labels[:, None, :]) & _pair_mask(mask, student.shape)
+    better = (labels[:, :, None] > labels[:, None, :]) & _pair_mask(mask, student)
     logits = student[:, :, None] - student[:, None, :]
     loss = F.softplus(-logits) * delta * better
     return (loss.sum((1, 2)) / better.sum((1, 2)).clamp(min=1)).mean()

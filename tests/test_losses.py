@@ -87,3 +87,10 @@ def test_unknown_loss_and_missing_teacher():
         losses.dear_loss(t([1.0, 0.0]), None, loss="hinge")
     with pytest.raises(ValueError, match="needs teacher scores"):
         losses.dear_loss(t([1.0, 0.0]), None, loss="ce+kl")
+
+
+def test_pair_masks_follow_the_scores_device():
+    # a GPU run found RankNet building its pair mask on the CPU beside CUDA scores; the meta device stands in here
+    student = torch.zeros(2, 3, device="meta")
+    mask = torch.ones(2, 3, dtype=torch.bool, device="meta")
+    assert losses.ranknet(student, teacher=torch.zeros(2, 3, device="meta"), mask=mask).device.type == "meta"
