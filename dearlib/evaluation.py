@@ -11,7 +11,7 @@ and uncorrected for multiple comparisons), the time per query each stage recorde
 summary written atomically under ``results/<profile>/tables/`` (`write_summary`).
 
 This module computes no ranking measure itself (`dearlib.metrics` did, when the result was written), trains and
-reranks nothing, and reads no model. BEIR is listed (`BEIR`) but not evaluated by the kit yet.
+reranks nothing, and reads no model. The BEIR sets (`BEIR`) have results in the `paper` profile only.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import atomic
+from .beir import SETS as BEIR_SETS
 from .config import config_hash, load_config
 from .metrics import NDCG
 from .results import DATASETS, read_result, result_path
@@ -33,9 +34,7 @@ SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l")
 LABELS = {"bm25": "BM25", "teacher": "teacher", "dear-p": "DeAR-P (Stage 1)", "dear-l": "DeAR-L (Stage 1 + 2)"}
 STAGES = {"bm25": "first stage (BM25)", "teacher": "Stage-1 teacher (pointwise)", "dear-p": "Stage 1 (pointwise student)",
           "dear-l": "Stage 1 + Stage 2 (listwise)"}
-# the eight BEIR sets of the paper, as the DeAR README names them (not evaluated by the kit yet)
-BEIR = {"trec-covid": "Covid", "nfcorpus": "NFCorpus", "webis-touche2020": "Touche", "dbpedia-entity": "DBPedia",
-        "scifact": "SciFact", "trec-news": "News", "robust04": "Robust04", "signal1m": "Signal"}
+BEIR = {name: column for name, (_, column) in BEIR_SETS.items()}  # the paper's eight BEIR sets (paper profile only)
 COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"))
 NOTEBOOKS = {"01": "01_candidate_retrieval.ipynb", "02": "02_stage1_distillation.ipynb", "04": "04_stage2_listwise.ipynb",
              "06": "06_open_domain_qa.ipynb"}
@@ -248,9 +247,19 @@ def efficiency_table(coll: Collection, datasets=EVAL_SETS, systems=SYSTEMS) -> p
     return pd.DataFrame(rows)
 
 
-def beir_table(profile: str) -> pd.DataFrame:
-    why = ("not run: the kit has no BEIR loader yet" if profile == "paper" else "not run in this profile")
-    return pd.DataFrame({"dataset": list(BEIR), "name": list(BEIR.values()), "status": why})
+def beir_table(coll: Collection, systems=SYSTEMS) -> pd.DataFrame:
+    """nDCG@10 x 100 per BEIR set and system where a result file exists; the rest say why not."""
+    rows = []
+    for name, column in BEIR.items():
+        row = {"dataset": name, "name": column}
+        for system in systems:
+            rec = coll.get(name, system)
+            row[system] = round(100 * rec["metrics"]["nDCG@10"], 2) if rec and "nDCG@10" in rec["metrics"] else None
+        ran = any(row[s] is not None for s in systems)
+        row["status"] = ("evaluated" if ran else "not run in this profile" if coll.profile != "paper"
+                         else f"not run ({producer(name, 'bm25')} retrieves it)")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------------------------- summary
@@ -272,7 +281,7 @@ def write_summary(coll: Collection, out_dir: str | Path | None = None, datasets=
     paths = {name: atomic.write_text(out / f"{name}.csv", df.to_csv(index=False))
              for name, df in (("ndcg", ndcg), ("significance", sig), ("efficiency", eff))}
     summary = {"profile": coll.profile, "config_hash": coll.expected_hash, "ndcg": _records(ndcg),
-               "significance": _records(sig), "efficiency": _records(eff), "beir": _records(beir_table(coll.profile)),
+               "significance": _records(sig), "efficiency": _records(eff), "beir": _records(beir_table(coll)),
                "warnings": coll.warnings()}
     paths["summary"] = atomic.write_json(out / "evaluation.json", summary)
     return paths

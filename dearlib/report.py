@@ -76,7 +76,7 @@ def classify(reported_value: float, ours: float | None, tolerance: float = TOLER
 def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, tolerance: float = TOLERANCE,
                      path: str | Path = REPORTED) -> pd.DataFrame:
     """One row per published figure (TREC DL, NovelEval, BEIR, NQ), our value beside it, a status and its source."""
-    from .evaluation import BEIR, Collection, producer
+    from .evaluation import Collection, producer
 
     coll = Collection.load(results_dir, profile, seed)
     rows = []
@@ -91,8 +91,6 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
             n_ours = len(rec["per_query"].get(m, {})) if rec else None
             if r["system"] not in KIT_SYSTEMS:
                 st = "not run (a baseline the kit does not implement)"
-            elif r["dataset"] in BEIR and profile == "paper":
-                st = "not run: the kit has no BEIR loader yet"
             else:
                 st = classify(r[m], ours, tolerance, n_ours, r.get("queries"))
                 if rec is None and r["dataset"] in DATASETS:  # name the notebook that writes it

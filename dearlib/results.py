@@ -17,10 +17,11 @@ from pathlib import Path
 
 from . import atomic
 from .config import config_hash
+from .beir import SETS as BEIR_SETS
 from .data import DATASETS as _DATA
 from .metrics import Evaluation
 
-DATASETS = tuple(_DATA)  # dl19, dl20, noveleval, nq
+DATASETS = tuple(_DATA) + tuple(BEIR_SETS)  # dl19, dl20, noveleval, nq; the BEIR sets of the paper profile
 LIBRARIES = ("torch", "transformers", "peft", "trl", "accelerate", "pyserini", "ir-measures", "pytrec-eval-terrier")
 
 
