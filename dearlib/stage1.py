@@ -241,36 +241,46 @@ def train(model, encoder: PairEncoder, groups: list[Group], cfg: dict, output_di
     Returns the trainer (its `state.log_history` is the loss curve, also saved as ``loss_curve.json``).
     """
     from transformers import TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    args = TrainingArguments(**training_arguments(cfg, output_dir, seed, max_steps), warmup_steps=cfg.get("warmup_steps", 0),
+                             lr_scheduler_type="linear", remove_unused_columns=False)
+    trainer = _trainer_class()(model=model, args=args, train_dataset=groups, data_collator=GroupCollator(encoder),
+                               callbacks=callbacks, loss=loss or cfg["loss"], alpha=cfg["alpha"],
+                               temperature=cfg["temperature"])
+    return train_and_log(trainer, output_dir, resume)
+
+
+def training_arguments(cfg: dict, output_dir: Path, seed: int, max_steps: int | None) -> dict:
+    """The Trainer settings both stages share, from a profile's `stage1` or `stage2` section."""
     cpu = not torch.cuda.is_available()
-    args = TrainingArguments(
+    return dict(
         output_dir=str(output_dir),
         per_device_train_batch_size=cfg["batch_size"],
         gradient_accumulation_steps=cfg.get("gradient_accumulation", 1),
         learning_rate=cfg["lr"],
         num_train_epochs=cfg["epochs"],
         max_steps=max_steps or cfg.get("max_steps") or -1,
-        warmup_steps=cfg.get("warmup_steps", 0),
-        lr_scheduler_type="linear",
         logging_steps=cfg.get("logging_steps", 10),
         save_strategy="steps",
         save_steps=cfg.get("save_steps", 100),
         save_total_limit=1,
         seed=seed,
         bf16=cfg.get("bf16", False) and not cpu,  # bf16 on a CPU is ~17x slower here
+        gradient_checkpointing=cfg.get("gradient_checkpointing", False) and not cpu,  # trl's default, slow on a CPU
         use_cpu=cpu,
-        remove_unused_columns=False,
         dataloader_num_workers=0,
         report_to=[],
         deepspeed=cfg.get("deepspeed") if not cpu else None,
         disable_tqdm=False,
     )
-    trainer = _trainer_class()(model=model, args=args, train_dataset=groups, data_collator=GroupCollator(encoder),
-                               callbacks=callbacks, loss=loss or cfg["loss"], alpha=cfg["alpha"],
-                               temperature=cfg["temperature"])
+
+
+def train_and_log(trainer, output_dir: Path, resume: bool):
+    """Train from the last checkpoint in `output_dir` (when `resume`), then save the loss curve there."""
+    from transformers.trainer_utils import get_last_checkpoint
+
     last = get_last_checkpoint(str(output_dir)) if resume else None
     trainer.train(resume_from_checkpoint=last)
     if trainer.is_world_process_zero():

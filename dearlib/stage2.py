@@ -155,44 +155,22 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
     curve to ``output_dir/loss_curve.json``. Returns the trainer.
     """
     from datasets import Dataset
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
+
+    from .stage1 import train_and_log, training_arguments
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    cpu = not torch.cuda.is_available()
-    args = SFTConfig(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=s2["batch_size"],
-        gradient_accumulation_steps=s2.get("gradient_accumulation", 1),
-        learning_rate=s2["lr"],
-        num_train_epochs=s2["epochs"],
-        max_steps=max_steps or s2.get("max_steps") or -1,
-        lr_scheduler_type=s2.get("scheduler", "cosine"),
-        warmup_steps=s2.get("warmup", 0.0),  # below 1: a fraction of the steps
-        max_length=s2["max_length"],
-        completion_only_loss=True,  # the loss covers the assistant's reasoning and ranking, not the prompt
-        logging_steps=s2.get("logging_steps", 10),
-        save_strategy="steps",
-        save_steps=s2.get("save_steps", 100),
-        save_total_limit=1,
-        seed=seed,
-        bf16=s2.get("bf16", False) and not cpu,  # bf16 on a CPU is ~17x slower here
-        gradient_checkpointing=s2.get("gradient_checkpointing", False) and not cpu,  # trl's default: slow on a CPU
-        use_cpu=cpu,
-        dataloader_num_workers=0,
-        report_to=[],
-        deepspeed=s2.get("deepspeed") if not cpu else None,
-        disable_tqdm=False,
-    )
+    args = SFTConfig(**training_arguments(s2, output_dir, seed, max_steps), lr_scheduler_type=s2.get("scheduler", "cosine"),
+                     warmup_steps=s2.get("warmup", 0.0),  # below 1: a fraction of the steps
+                     max_length=s2["max_length"],
+                     completion_only_loss=True)  # the loss covers the assistant's reasoning and ranking, not the prompt
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
-    last = get_last_checkpoint(str(output_dir)) if resume else None
-    trainer.train(resume_from_checkpoint=last)
+    train_and_log(trainer, output_dir, resume)
     if not all(math.isfinite(h["loss"]) for h in trainer.state.log_history if "loss" in h):
         raise FloatingPointError(f"non-finite Stage-2 loss in {output_dir}: see its loss curve")
     if trainer.is_world_process_zero():
         trainer.model.save_pretrained(str(output_dir / "adapter"))
-        atomic.write_json(output_dir / "loss_curve.json", [h for h in trainer.state.log_history if "loss" in h])
     return trainer
 
 
