@@ -37,12 +37,14 @@ STAGES = {"bm25": "first stage (BM25)", "teacher": "Stage-1 teacher (pointwise)"
 BEIR = {name: column for name, (_, column) in BEIR_SETS.items()}  # the paper's eight BEIR sets (paper profile only)
 COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"))
 NOTEBOOKS = {"01": "01_candidate_retrieval.ipynb", "02": "02_stage1_distillation.ipynb", "04": "04_stage2_listwise.ipynb",
-             "06": "06_open_domain_qa.ipynb"}
+             "06": "06_open_domain_qa.ipynb", "08": "08_released_checkpoints.ipynb"}
 
 
 def producer(dataset: str, system: str) -> str:
     """The notebook that writes `results/<profile>/<dataset>/<system>.json`."""
-    if system == "bm25":
+    if system.endswith("-released"):
+        n = "08"
+    elif system == "bm25":
         n = "01"
     elif system == "dear-l" or system.startswith("dear-l-"):
         n = "04"

@@ -22,10 +22,8 @@ def test_notebooks_are_committed_without_outputs():
         assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code"), nb_path.name
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
+def run_all_smoke(tmp):
     """Run all notebooks in order on the smoke profile, sharing one results and artifacts folder."""
-    tmp = tmp_path_factory.mktemp("smoke")
     for nb_path in NOTEBOOKS:
         params = {"profile": "smoke", "results_dir": str(tmp / "results"), "artifacts_dir": str(tmp / "artifacts")}
         if "figures_dir" in papermill.inspect_notebook(str(nb_path)):
@@ -35,6 +33,19 @@ def smoke_run(tmp_path_factory):
             parameters=params,
         )
     return tmp
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    return run_all_smoke(tmp_path_factory.mktemp("smoke"))
+
+
+def test_two_smoke_runs_give_identical_metrics(smoke_run, tmp_path):
+    from dearlib.evaluation import compare_runs
+
+    again = run_all_smoke(tmp_path)
+    assert compare_runs(smoke_run / "results", again / "results", "smoke") == []
+    assert len(list((again / "results" / "smoke").glob("*/*.json"))) >= 25  # every notebook's results were compared
 
 
 def test_notebook_01_writes_bm25_results_by_the_contract(smoke_run):
@@ -124,3 +135,30 @@ def test_notebook_07_draws_the_figures_and_the_comparison_table(smoke_run):
 def test_run_all_rejects_an_unknown_profile():
     r = subprocess.run([str(ROOT / "run_all.sh"), "--profile", "huge"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown profile 'huge'" in r.stderr
+
+
+def test_notebook_08_evaluates_released_checkpoints_from_folders(smoke_run, tmp_path):
+    """Tiny full models saved as folders stand in for the authors' hub checkpoints (same loading code)."""
+    import torch
+    from transformers import LlamaForCausalLM, LlamaForSequenceClassification
+
+    from dearlib import models
+
+    tok = models.load_tokenizer("tiny-llama")
+    torch.manual_seed(0)
+    cfg = models.tiny_llama_config(len(tok))
+    cfg.num_labels, cfg.pad_token_id = 1, tok.pad_token_id
+    for cls, folder in ((LlamaForSequenceClassification, "student"), (LlamaForCausalLM, "listwise")):
+        cls(cfg).save_pretrained(tmp_path / folder)
+        tok.save_pretrained(tmp_path / folder)
+    nb = ROOT / "notebooks" / "08_released_checkpoints.ipynb"
+    papermill.execute_notebook(str(nb), str(tmp_path / nb.name), cwd=str(ROOT / "notebooks"), kernel_name="python3",
+                               progress_bar=False, parameters={
+                                   "profile": "smoke", "results_dir": str(tmp_path / "results"),
+                                   "artifacts_dir": str(smoke_run / "artifacts"), "released_student": str(tmp_path / "student"),
+                                   "released_listwise": str(tmp_path / "listwise")})
+    for dataset in ("dl19", "dl20", "noveleval"):
+        p = json.loads((tmp_path / "results" / "smoke" / dataset / "dear-p-released.json").read_text())
+        l = json.loads((tmp_path / "results" / "smoke" / dataset / "dear-l-released.json").read_text())
+        assert p["provenance"]["checkpoint"] == str(tmp_path / "student") and len(p["per_query"]["nDCG@10"]) == 4
+        assert sum(l["provenance"]["parse_ledger"].values()) > 0  # every window of the cascade went through the parser

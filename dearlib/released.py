@@ -1,0 +1,73 @@
+"""The authors' released checkpoints, loaded for the kit's own evaluation code (no training).
+
+A user with a GPU and hub access reproduces the reported numbers by passing a checkpoint to notebook 02
+(`released_student`, evaluated as system ``dear-p-released``) or notebook 04 (`released_listwise`, the cascade
+``dear-l-released``). A checkpoint is either a full model or a peft LoRA adapter; an adapter's folder names its
+base (``base_model_name_or_path``), which is loaded first and the adapter merged into it. A local folder works the
+same way as a hub id (the tests use one). Offline, a hub id stops with one message naming what is needed.
+It does not train and does not evaluate.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# [README] the released checkpoints (see ../shared/reference/reported-figures.md)
+STUDENTS = ("abdoelsayed/dear-8b-reranker-ce-v1", "abdoelsayed/dear-8b-reranker-ce-lora-v1",
+            "abdoelsayed/dear-8b-reranker-ranknet-v1", "abdoelsayed/dear-8b-reranker-ranknet-lora-v1",
+            "abdoelsayed/dear-3b-reranker-ce-v1", "abdoelsayed/dear-3b-reranker-ce-lora-v1",
+            "abdoelsayed/dear-3b-reranker-ranknet-v1", "abdoelsayed/dear-3b-reranker-ranknet-lora-v1")
+LISTWISE = ("abdoelsayed/dear-8b-reranker-listwise-v1", "abdoelsayed/dear-8b-reranker-listwise-lora-v1")
+NEEDS = "a Hugging Face token with access to the gated LLaMA weights, and about 16 GB of disk per 8B model"
+
+
+def _adapter_config(name: str) -> dict | None:
+    """The checkpoint's adapter_config.json, or None for a full model."""
+    if Path(name).is_dir():
+        f = Path(name) / "adapter_config.json"
+        return json.loads(f.read_text()) if f.is_file() else None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    from .offline import require_network
+
+    require_network(f"the released checkpoint {name!r}", NEEDS)
+    try:
+        return json.loads(Path(hf_hub_download(name, "adapter_config.json")).read_text())
+    except EntryNotFoundError:
+        return None
+
+
+def _load(cls, name: str, dtype, **kw):
+    """A full model, or an adapter merged into its base; with the tokenizer that goes with it."""
+    from transformers import AutoTokenizer
+
+    from .models import _from_hub
+
+    adapter = _adapter_config(name)
+    base = adapter["base_model_name_or_path"] if adapter else name
+    model = cls.from_pretrained(base, dtype=dtype, **kw) if Path(base).is_dir() else _from_hub(cls, base, dtype=dtype, **kw)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, name).merge_and_unload()
+    tok = AutoTokenizer.from_pretrained(name if Path(name, "tokenizer_config.json").is_file() or not adapter else base)
+    if tok.pad_token is None:  # LLaMA tokenizers have none; the heads find the last real token through it
+        tok.pad_token = tok.eos_token
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tok.pad_token_id
+    return model.eval(), tok
+
+
+def load_student(name: str, dtype=None):
+    """A released Stage-1 reranker (a one-output sequence-classification model) and its tokenizer."""
+    from transformers import AutoModelForSequenceClassification
+
+    return _load(AutoModelForSequenceClassification, name, dtype, num_labels=1)
+
+
+def load_listwise(name: str, dtype=None):
+    """A released Stage-2 listwise model (a causal LM) and its tokenizer."""
+    from transformers import AutoModelForCausalLM
+
+    return _load(AutoModelForCausalLM, name, dtype)
