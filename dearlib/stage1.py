@@ -85,6 +85,37 @@ def make_groups(examples: list, candidates: dict[str, Candidates], pool: dict, g
     return groups, ledger
 
 
+def tevatron_groups(rows, group_size: int, limit: int | None = None, seed: int = 0) -> tuple[list[Group], Counter]:
+    """Groups from rows in Tevatron's format (``query_id``, ``query``, ``positive_passages`` and
+    ``negative_passages``, each passage with ``docid``, ``title``, ``text``): the first positive, then
+    `group_size` - 1 negatives drawn with `seed` (the released code samples hard negatives per epoch; one draw here).
+    A row without a positive or a negative is skipped and counted."""
+    rng = random.Random(seed)
+    groups, ledger = [], Counter()
+    for row in rows:
+        if limit is not None and len(groups) >= limit:
+            break
+        pos, neg = row.get("positive_passages") or [], row.get("negative_passages") or []
+        if not pos or not neg:
+            ledger["skipped: no positive" if not pos else "skipped: no negative"] += 1
+            continue
+        text = lambda p: f"{p.get('title', '')} {p['text']}".strip()
+        negatives = rng.sample(neg, min(group_size - 1, len(neg)))
+        groups.append(Group(str(row["query_id"]), row["query"], [text(pos[0]), *map(text, negatives)]))
+        ledger["groups"] += 1
+    return groups, ledger
+
+
+def msmarco_groups(name: str, group_size: int, limit: int | None = None, seed: int = 0) -> tuple[list[Group], Counter]:
+    """The paper's training groups from the hub data set `name` (``Tevatron/msmarco-passage``): network needed."""
+    from datasets import load_dataset
+
+    from .offline import require_network
+
+    require_network(f"the training data set {name!r}", "about 2 GB of disk")
+    return tevatron_groups(load_dataset(name, split="train"), group_size, limit, seed)
+
+
 def attach_teacher(groups: list[Group], teacher, progress: bool = True) -> list[Group]:
     """Fill each group's teacher scores (the teacher's cache makes a rerun free)."""
     qs = [g.query for g in groups for _ in g.passages]

@@ -180,3 +180,23 @@ def test_find_student_prefers_the_saved_student_then_the_last_checkpoint(tmp_pat
     assert path == tmp_path / "ce" / "checkpoint-6" and "last training checkpoint" in note
     (tmp_path / "student").mkdir()
     assert stage1.find_student(tmp_path, "ce")[0] == tmp_path / "student"
+
+
+def test_tevatron_rows_become_groups_and_offline_is_one_message(monkeypatch):
+    from dearlib.offline import OfflineError
+
+    rows = [
+        {"query_id": "1", "query": "q one", "positive_passages": [{"docid": "p", "title": "T", "text": "pos"}],
+         "negative_passages": [{"docid": f"n{i}", "title": "", "text": f"neg {i}"} for i in range(5)]},
+        {"query_id": "2", "query": "q two", "positive_passages": [], "negative_passages": [{"docid": "n", "title": "", "text": "x"}]},
+        {"query_id": "3", "query": "q three", "positive_passages": [{"docid": "p", "title": "", "text": "y"}], "negative_passages": []},
+    ]
+    groups, ledger = stage1.tevatron_groups(rows, group_size=3, seed=0)
+    assert [g.qid for g in groups] == ["1"] and groups[0].passages[0] == "T pos"  # the positive first, title joined
+    assert len(groups[0].passages) == 3 and len(set(groups[0].passages[1:])) == 2
+    assert set(groups[0].passages[1:]) <= {f"neg {i}" for i in range(5)}
+    assert ledger == {"groups": 1, "skipped: no positive": 1, "skipped: no negative": 1}
+    assert stage1.tevatron_groups(rows, 3, seed=0)[0] == groups  # the draw is seeded
+    monkeypatch.setenv("DEAR_OFFLINE", "1")
+    with pytest.raises(OfflineError, match="Tevatron/msmarco-passage.*cannot be reached"):
+        stage1.msmarco_groups("Tevatron/msmarco-passage", 2)
