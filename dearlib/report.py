@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .beir import SETS as BEIR_SETS
 from .metrics import NDCG
 from .results import DATASETS, load_results
 
@@ -93,7 +94,8 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
                 st = "not run (a baseline the kit does not implement)"
             else:
                 st = classify(r[m], ours, tolerance, n_ours, r.get("queries"))
-                if rec is None and r["dataset"] in DATASETS:  # name the notebook that writes it
+                if rec is None and r["dataset"] in DATASETS and (profile == "paper" or r["dataset"] not in BEIR_SETS):
+                    # name the notebook that writes it (BEIR: only the paper profile retrieves it)
                     st += f" ({producer(r['dataset'], r['system']).split(' (')[0]})"
             notes = [r["note"]] if r.get("note") else []
             if rec is not None and profile != "paper" and r["system"] != "bm25":
