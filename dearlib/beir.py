@@ -10,24 +10,16 @@ from __future__ import annotations
 
 from .records import Dataset, Query
 
-# result-file name -> (pyserini's name, the paper's column)
-SETS = {
-    "trec-covid": ("trec-covid", "Covid"),
-    "nfcorpus": ("nfcorpus", "NFCorpus"),
-    "webis-touche2020": ("webis-touche2020", "Touche"),
-    "dbpedia-entity": ("dbpedia-entity", "DBPedia"),
-    "scifact": ("scifact", "SciFact"),
-    "trec-news": ("trec-news", "News"),
-    "robust04": ("robust04", "Robust04"),
-    "signal1m": ("signal1m", "Signal"),
-}
+# pyserini's name (also the result files' dataset name) -> the paper's column
+SETS = {"trec-covid": "Covid", "nfcorpus": "NFCorpus", "webis-touche2020": "Touche", "dbpedia-entity": "DBPedia",
+        "scifact": "SciFact", "trec-news": "News", "robust04": "Robust04", "signal1m": "Signal"}
 
 
 def topics_and_qrels(name: str) -> tuple[list[Query], dict[str, dict[str, int]]]:
     """A set's test queries (only those with judgements, in qid order) and its qrels, as the kit's records."""
     from pyserini.search import get_qrels, get_topics
 
-    key = f"beir-v1.0.0-{SETS[name][0]}-test"
+    key = f"beir-v1.0.0-{name}-test"
     topics, qrels = get_topics(key), get_qrels(key)
     qrels = {str(q): {str(d): int(g) for d, g in docs.items()} for q, docs in qrels.items()}
     queries = [Query(str(q), t["title"]) for q, t in topics.items() if str(q) in qrels]
@@ -48,7 +40,7 @@ def load_beir(name: str, depth: int = 100, k1: float = 0.9, b: float = 0.4, thre
     start_jvm()
     queries, qrels = topics_and_qrels(name)
     queries = queries[:n_queries] if n_queries else queries
-    searcher = BM25.prebuilt(f"beir-v1.0.0-{SETS[name][0]}.flat", k1=k1, b=b)
+    searcher = BM25.prebuilt(f"beir-v1.0.0-{name}.flat", k1=k1, b=b)
     cands = searcher.retrieve(queries, depth, threads)
     kept = {q.qid for q in queries}
     return Dataset(name, cands, {q: r for q, r in qrels.items() if q in kept}, notes={"first_stage": "bm25 (pyserini flat)"})

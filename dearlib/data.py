@@ -20,7 +20,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import atomic
@@ -266,6 +266,22 @@ class NQExample:
     query: Query
     answers: tuple[str, ...]
     gold_docid: str
+
+
+def evaluation_sets(data_dir: Path, candidates_dir: Path, beir_sets=()) -> dict[str, Dataset]:
+    """DL19, DL20 and NovelEval (and the BEIR sets notebook 01 saved) with notebook 01's BM25 candidates (a
+    profile's slice) and their qrels: what notebooks 02, 04 and 08 rerank."""
+    from .beir import load_saved
+
+    sets = {"dl19": load_trec_dl(2019, data_dir), "dl20": load_trec_dl(2020, data_dir), "noveleval": load_noveleval(data_dir)}
+    for name, ds in sets.items():
+        path = Path(candidates_dir) / f"{name}.bm25.json.gz"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: run notebook 01 first (./run_all.sh runs the notebooks in order)")
+        sets[name] = replace(ds, candidates=read_hits(path))
+    for name in beir_sets:
+        sets[name] = load_saved(name, candidates_dir)
+    return sets
 
 
 def load_nq(data_dir: Path | None = None) -> tuple[list[NQExample], dict[str, Passage]]:

@@ -22,12 +22,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from . import atomic
-from .evaluation import EVAL_SETS, Collection
+from .evaluation import EVAL_SETS, SYSTEMS, Collection
 
 COLORS = {"bm25": "#7f7f7f", "teacher": "#1f77b4", "dear-p": "#ff7f0e", "dear-l": "#2ca02c"}
 NAMES = {"bm25": "BM25", "teacher": "teacher", "dear-p": "DeAR-P", "dear-l": "DeAR-L", "dl19": "DL19", "dl20": "DL20",
          "noveleval": "NovelEval", "nq": "NQ"}
-OURS = ("bm25", "teacher", "dear-p", "dear-l")
 DAGGER = " †"
 STALE_NOTE = "† result file from another profile or an older config (see the notebook's messages)"
 
@@ -86,7 +85,7 @@ def panel_efficiency(coll: Collection, reported: list[dict], dataset: str = "dl1
     panel = Panel("a_efficiency_tradeoff")
     paper = [r for r in reported if r["table"] == "efficiency" and r["dataset"] == dataset]
     ours = []
-    for s in OURS:
+    for s in SYSTEMS:
         rec = _lookup(coll, panel, dataset, s)
         if rec is not None:
             ours.append((s, rec))
@@ -162,7 +161,7 @@ def panel_ndcg_by_dataset(coll: Collection, reported: list[dict], datasets=EVAL_
     """(b) nDCG@10 per dataset: ours (BM25, teacher, DeAR-P, DeAR-L) beside the paper's (hatched)."""
     panel = Panel("b_ndcg10_per_dataset")
     series, flagged, queries = [], False, {}
-    for s in OURS:
+    for s in SYSTEMS:
         values = {}
         for d in datasets:
             rec = _lookup(coll, panel, d, s)
@@ -201,7 +200,7 @@ def panel_noveleval(coll: Collection, reported: list[dict], dataset: str = "nove
     panel = Panel("c_noveleval_cutoffs")
     cutoffs = ["nDCG@1", "nDCG@5", "nDCG@10"]
     series, flagged = [], False
-    for s in OURS:
+    for s in SYSTEMS:
         rec = _lookup(coll, panel, dataset, s)
         if rec is not None:
             flagged |= bool(coll.flags(rec))
@@ -220,7 +219,7 @@ def panel_noveleval(coll: Collection, reported: list[dict], dataset: str = "nove
     ax.set_xticks(range(len(cutoffs)), cutoffs)
     ax.set_ylabel("nDCG (x 100)")
     ax.set_ylim(0, 105)
-    n = max(len(coll.get(dataset, s)["per_query"].get("nDCG@10", {})) for s in OURS if coll.get(dataset, s))
+    n = max(len(coll.get(dataset, s)["per_query"].get("nDCG@10", {})) for s in SYSTEMS if coll.get(dataset, s))
     ax.set_title(f"NovelEval-2306 ({n} queries here), nDCG at 1, 5 and 10: this kit ({coll.profile}) and the paper",
                  fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))

@@ -76,6 +76,16 @@ def from_gguf(cls, name: str, **kw):
     return model
 
 
+def ensure_pad(model, tokenizer):
+    """Give model and tokenizer a pad token (the EOS token where there is none): LLaMA tokenizers ship without one,
+    and LLaMA's classification head finds the last real token through the pad id."""
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
 def tiny_llama_config(vocab_size: int, hidden: int = 64, layers: int = 2, heads: int = 4):
     from transformers import LlamaConfig
 
@@ -106,6 +116,4 @@ def load_sequence_classifier(name: str, tokenizer, layers: int | None = None, se
         model = AutoModelForSequenceClassification.from_pretrained(str(package_dir(name)), **kw)
     else:
         model = _from_hub(AutoModelForSequenceClassification, name, dtype=dtype, **kw)
-    if model.config.pad_token_id is None:  # LLaMA heads find the last real token through the pad id
-        model.config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    return model
+    return ensure_pad(model, tokenizer)

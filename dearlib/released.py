@@ -42,7 +42,7 @@ def _load(cls, name: str, dtype, **kw):
     """A full model, or an adapter merged into its base; with the tokenizer that goes with it."""
     from transformers import AutoTokenizer
 
-    from .models import _from_hub
+    from .models import _from_hub, ensure_pad
 
     adapter = _adapter_config(name)
     base = adapter["base_model_name_or_path"] if adapter else name
@@ -52,11 +52,7 @@ def _load(cls, name: str, dtype, **kw):
 
         model = PeftModel.from_pretrained(model, name).merge_and_unload()
     tok = AutoTokenizer.from_pretrained(name if Path(name, "tokenizer_config.json").is_file() or not adapter else base)
-    if tok.pad_token is None:  # LLaMA tokenizers have none; the heads find the last real token through it
-        tok.pad_token = tok.eos_token
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tok.pad_token_id
-    return model.eval(), tok
+    return ensure_pad(model, tok).eval(), tok
 
 
 def load_student(name: str, dtype=None):

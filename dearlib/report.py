@@ -28,7 +28,6 @@ ORDER = {d: i for i, d in enumerate(DATASETS)}
 # reproduced: on DL19 (43 queries) one query whose nDCG@10 moves by 0.2 (two passages swapped in the top 10)
 # moves the mean by 0.47 points, and published figures are rounded to two decimals.
 TOLERANCE = 0.5
-KIT_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l")
 MEASURES = (*NDCG, "Top-1", "Top-5", "Top-20")
 
 
@@ -77,7 +76,7 @@ def classify(reported_value: float, ours: float | None, tolerance: float = TOLER
 def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, tolerance: float = TOLERANCE,
                      path: str | Path = REPORTED) -> pd.DataFrame:
     """One row per published figure (TREC DL, NovelEval, BEIR, NQ), our value beside it, a status and its source."""
-    from .evaluation import Collection, producer
+    from .evaluation import SYSTEMS, Collection, producer
 
     coll = Collection.load(results_dir, profile, seed)
     rows = []
@@ -87,10 +86,10 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
         for m in MEASURES:
             if m not in r:
                 continue
-            rec = coll.get(r["dataset"], r["system"]) if r["system"] in KIT_SYSTEMS else None
+            rec = coll.get(r["dataset"], r["system"]) if r["system"] in SYSTEMS else None
             ours = round(100 * rec["metrics"][m], 2) if rec and m in rec["metrics"] else None
             n_ours = len(rec["per_query"].get(m, {})) if rec else None
-            if r["system"] not in KIT_SYSTEMS:
+            if r["system"] not in SYSTEMS:
                 st = "not run (a baseline the kit does not implement)"
             else:
                 st = classify(r[m], ours, tolerance, n_ours, r.get("queries"))
@@ -101,7 +100,7 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
             if rec is not None and profile != "paper" and r["system"] != "bm25":
                 notes.append(f"profile {profile}: the kit's small models, not the paper's")
             rows.append({"table": r["table"], "dataset": r["dataset"], "method": r["method"], "measure": m,
-                         "reported": r[m], "ours": ours, "our system": r["system"] if r["system"] in KIT_SYSTEMS else "",
+                         "reported": r[m], "ours": ours, "our system": r["system"] if r["system"] in SYSTEMS else "",
                          "queries": n_ours, "status": st, "warning": coll.flag_text(r["dataset"], r["system"]) if rec else "",
                          "source": r["source"], "note": "; ".join(notes)})
     df = pd.DataFrame(rows)

@@ -176,13 +176,18 @@ def build_student(model, lora: dict | None):
     return get_peft_model(model, cfg)
 
 
-def new_student(s1: dict, tokenizer, seed: int = 0):
-    """A fresh student as a profile's `stage1.student` section describes it (backbone, layers, LoRA or not)."""
+def student_base(s1: dict, tokenizer, seed: int = 0):
+    """The student's backbone with a one-output head, before any LoRA (random tiny weights drawn with `seed`)."""
     from .models import load_sequence_classifier
 
-    torch.manual_seed(seed)
     s = s1["student"]
-    return build_student(load_sequence_classifier(s["backbone"], tokenizer, layers=s.get("layers"), seed=seed), s.get("lora"))
+    return load_sequence_classifier(s["backbone"], tokenizer, layers=s.get("layers"), seed=seed)
+
+
+def new_student(s1: dict, tokenizer, seed: int = 0):
+    """A fresh student as a profile's `stage1.student` section describes it (backbone, layers, LoRA or not)."""
+    torch.manual_seed(seed)
+    return build_student(student_base(s1, tokenizer, seed), s1["student"].get("lora"))
 
 
 def load_student(s1: dict, path: str | Path, tokenizer, seed: int = 0):
@@ -192,7 +197,7 @@ def load_student(s1: dict, path: str | Path, tokenizer, seed: int = 0):
     rebuilt as `new_student` builds it (hub weights, or the seeded random tiny model of `smoke`, hence `seed`)
     and the adapter loaded over it. Without LoRA the folder is a full transformers model.
     """
-    from .models import load_sequence_classifier
+    from .models import ensure_pad
 
     path = Path(path)
     s = s1["student"]
@@ -202,17 +207,14 @@ def load_student(s1: dict, path: str | Path, tokenizer, seed: int = 0):
                                     "the student with LoRA: was it saved under another profile?")
         from peft import PeftModel
 
-        base = load_sequence_classifier(s["backbone"], tokenizer, layers=s.get("layers"), seed=seed)
-        model = PeftModel.from_pretrained(base, str(path))
+        model = PeftModel.from_pretrained(student_base(s1, tokenizer, seed), str(path))
     else:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} holds no full model (config.json)" +
                                     (": it is a LoRA adapter, yet the profile trains fully" if (path / "adapter_config.json").is_file() else ""))
         from transformers import AutoModelForSequenceClassification
 
-        model = AutoModelForSequenceClassification.from_pretrained(str(path))
-        if model.config.pad_token_id is None:
-            model.config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        model = ensure_pad(AutoModelForSequenceClassification.from_pretrained(str(path)), tokenizer)
     return model.eval()
 
 

@@ -116,8 +116,10 @@ def attach_adapter(model, lora: dict):
     return get_peft_model(model, cfg, adapter_name=ADAPTER)
 
 
-def new_listwise(s2: dict, tokenizer, seed: int = 0, stage1_student=None):
-    """A fresh listwise model with its untrained ``stage2`` adapter, as a profile's `stage2` section describes."""
+def listwise_base(s2: dict, tokenizer, seed: int = 0, stage1_student=None):
+    """The causal LM the ``stage2`` adapter sits on, by the profile's reading of the second adapter."""
+    from .models import ensure_pad
+
     if s2["reading"] == "stage1-backbone":
         if stage1_student is None:
             raise ValueError("stage2.reading 'stage1-backbone' needs the Stage-1 student (notebook 02 saves it)")
@@ -126,8 +128,12 @@ def new_listwise(s2: dict, tokenizer, seed: int = 0, stage1_student=None):
         lm = load_causal_lm(s2["base"], tokenizer, seed, s2.get("layers"))
     else:
         raise ValueError(f"stage2.reading must be 'stage1-backbone' or 'separate', not {s2['reading']!r}")
-    if lm.config.pad_token_id is None:
-        lm.config.pad_token_id = tokenizer.pad_token_id
+    return ensure_pad(lm, tokenizer)
+
+
+def new_listwise(s2: dict, tokenizer, seed: int = 0, stage1_student=None):
+    """A fresh listwise model with its untrained ``stage2`` adapter, as a profile's `stage2` section describes."""
+    lm = listwise_base(s2, tokenizer, seed, stage1_student)
     torch.manual_seed(seed)  # the adapter's initialisation
     return attach_adapter(lm, s2["lora"])
 
@@ -136,12 +142,9 @@ def load_listwise(s2: dict, adapter_dir: str | Path, tokenizer, seed: int = 0, s
     """The trained listwise model: its base as `new_listwise` builds it, with the saved ``stage2`` adapter."""
     from peft import PeftModel
 
-    if s2["reading"] == "stage1-backbone":
-        lm = causal_lm_from_stage1(stage1_student)
-    else:
-        lm = load_causal_lm(s2["base"], tokenizer, seed, s2.get("layers"))
     sub = Path(adapter_dir) / ADAPTER  # peft saves a named adapter in a subfolder
-    return PeftModel.from_pretrained(lm, str(sub if sub.is_dir() else adapter_dir), adapter_name=ADAPTER).eval()
+    return PeftModel.from_pretrained(listwise_base(s2, tokenizer, seed, stage1_student), str(sub if sub.is_dir() else adapter_dir),
+                                     adapter_name=ADAPTER).eval()
 
 
 # ------------------------------------------------------------------------------------------------- training

@@ -145,3 +145,14 @@ def test_topics_cover_the_judged_queries(data_dir):
     topics = data.read_topics(data_dir / "dl19" / "topics.tsv")
     ds = data.load_trec_dl(2019, data_dir)
     assert set(topics) == {q.qid for q in ds.queries} and all(topics[q.qid] == q.text for q in ds.queries)
+
+
+def test_evaluation_sets_take_notebook_01s_candidates(data_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match="dl19.bm25.json.gz is missing: run notebook 01"):
+        data.evaluation_sets(data_dir, tmp_path)
+    for name, ds in (("dl19", data.load_trec_dl(2019, data_dir)), ("dl20", data.load_trec_dl(2020, data_dir)),
+                     ("noveleval", data.load_noveleval(data_dir))):
+        data.write_hits([c.top(3) for c in ds.candidates[:2]], tmp_path / f"{name}.bm25.json.gz")  # a profile's slice
+    sets = data.evaluation_sets(data_dir, tmp_path)
+    assert list(sets) == ["dl19", "dl20", "noveleval"]
+    assert [len(c) for c in sets["dl19"].candidates] == [3, 3] and len(sets["dl19"].qrels) == 43  # slice; all qrels
