@@ -5,7 +5,8 @@ teacher's score for every member (`make_groups`, `attach_teacher`). The student 
 model with one output (optionally wrapped in a peft LoRA adapter, `build_student`). Training runs on the
 transformers `Trainer` (accelerate underneath, so the same entry point runs on one CPU, under
 ``accelerate launch`` with several processes, or with DeepSpeed), with `dearlib.losses.dear_loss` as the
-objective, checkpoints, resume from the last checkpoint and a logged loss curve; `find_student` and
+objective, checkpoints, resume from the last checkpoint (when it was trained with the same settings) and a
+logged loss curve; `find_student` and
 `load_student` bring the saved student back for later notebooks. Applying a trained student to candidate lists
 is `dearlib.rerank`'s job.
 
@@ -15,9 +16,11 @@ Command line (what ``accelerate launch`` runs):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
+import shutil
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -282,7 +285,9 @@ def train(model, encoder: PairEncoder, groups: list[Group], cfg: dict, output_di
     trainer = _trainer_class()(model=model, args=args, train_dataset=groups, data_collator=GroupCollator(encoder),
                                callbacks=callbacks, loss=loss or cfg["loss"], alpha=cfg["alpha"],
                                temperature=cfg["temperature"])
-    return train_and_log(trainer, output_dir, resume)
+    settings = {**cfg, "loss": loss or cfg["loss"], "seed": seed, "max_steps_arg": max_steps,
+                "groups": fingerprint(asdict(g) for g in groups)}
+    return train_and_log(trainer, output_dir, resume, settings)
 
 
 def training_arguments(cfg: dict, output_dir: Path, seed: int, max_steps: int | None) -> dict:
@@ -310,11 +315,41 @@ def training_arguments(cfg: dict, output_dir: Path, seed: int, max_steps: int | 
     )
 
 
-def train_and_log(trainer, output_dir: Path, resume: bool):
-    """Train from the last checkpoint in `output_dir` (when `resume`), then save the loss curve there."""
+# Config keys that do not change what training produces: changing them keeps a run's checkpoints valid.
+NOT_TRAINING = ("ablation", "inference", "eval_depth", "score_batch_size", "logging_steps", "save_steps")
+
+
+def fingerprint(items) -> str:
+    """A hash of JSON-able training items (groups, examples), computed one item at a time."""
+    h = hashlib.sha256()
+    for item in items:
+        h.update(json.dumps(item, sort_keys=True, ensure_ascii=False).encode())
+    return h.hexdigest()[:16]
+
+
+def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
+    """Train from the last checkpoint in `output_dir` (when `resume`), then save the loss curve there.
+
+    `settings` (the stage's config, loss, seed and a fingerprint of its data) are saved beside the checkpoints. A
+    checkpoint trained with other settings is stale: resuming it would finish the old run, not the one asked
+    for, so it is removed and training starts afresh, saying what changed.
+    """
     from transformers.trainer_utils import get_last_checkpoint
 
+    settings = json.loads(json.dumps({k: v for k, v in settings.items() if k not in NOT_TRAINING}, sort_keys=True, default=str))
+    saved_path = output_dir / "settings.json"
     last = get_last_checkpoint(str(output_dir)) if resume else None
+    saved = json.loads(saved_path.read_text()) if saved_path.is_file() else None
+    if last and saved != settings:
+        changed = sorted(k for k in settings.keys() | (saved or {}).keys() if settings.get(k) != (saved or {}).get(k))
+        print(f"{output_dir}: its checkpoints were trained with other settings (changed: {', '.join(changed) or 'unknown'}); "
+              "training from scratch")
+        last = None
+        if trainer.is_world_process_zero():  # removed before the new settings are written: other ranks see one or the other
+            for old in output_dir.glob("checkpoint-*"):
+                shutil.rmtree(old)
+    if trainer.is_world_process_zero():
+        atomic.write_json(saved_path, settings)
     trainer.train(resume_from_checkpoint=last)
     if trainer.is_world_process_zero():
         atomic.write_json(output_dir / "loss_curve.json", [h for h in trainer.state.log_history if "loss" in h])

