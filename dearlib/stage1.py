@@ -119,6 +119,14 @@ def msmarco_groups(name: str, group_size: int, limit: int | None = None, seed: i
     return tevatron_groups(load_dataset(name, split="train"), group_size, limit, seed)
 
 
+def groups_used(cfg: dict) -> int | None:
+    """How many groups training reaches, per process: max_steps x batch_size x gradient_accumulation; None (all)
+    when the epochs decide. The teacher need score no more."""
+    if not cfg.get("max_steps"):
+        return None
+    return cfg["max_steps"] * cfg["batch_size"] * cfg.get("gradient_accumulation", 1)
+
+
 def attach_teacher(groups: list[Group], teacher, progress: bool = True) -> list[Group]:
     """Fill each group's teacher scores (the teacher's cache makes a rerun free)."""
     qs = [g.query for g in groups for _ in g.passages]
@@ -285,7 +293,7 @@ def train(model, encoder: PairEncoder, groups: list[Group], cfg: dict, output_di
     trainer = _trainer_class()(model=model, args=args, train_dataset=groups, data_collator=GroupCollator(encoder),
                                callbacks=callbacks, loss=loss or cfg["loss"], alpha=cfg["alpha"],
                                temperature=cfg["temperature"])
-    settings = {**cfg, "loss": loss or cfg["loss"], "seed": seed, "max_steps_arg": max_steps,
+    settings = {**cfg, "loss": loss or cfg["loss"], "seed": seed, "max_steps": args.max_steps,
                 "groups": fingerprint(asdict(g) for g in groups)}
     return train_and_log(trainer, output_dir, resume, settings)
 

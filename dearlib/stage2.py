@@ -169,7 +169,7 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
                      max_length=s2["max_length"],
                      completion_only_loss=True)  # the loss covers the assistant's reasoning and ranking, not the prompt
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
-    train_and_log(trainer, output_dir, resume, {**s2, "seed": seed, "max_steps_arg": max_steps, "examples": fingerprint(examples)})
+    train_and_log(trainer, output_dir, resume, {**s2, "seed": seed, "max_steps": args.max_steps, "examples": fingerprint(examples)})
     if not all(math.isfinite(h["loss"]) for h in trainer.state.log_history if "loss" in h):
         raise FloatingPointError(f"non-finite Stage-2 loss in {output_dir}: see its loss curve")
     if trainer.is_world_process_zero():

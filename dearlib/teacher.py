@@ -134,7 +134,7 @@ def from_config(s1: dict, cache: ScoreCache | None, seed: int = 0) -> Teacher:
 
     t = s1["teacher"]
     if t["kind"] == "bi-encoder":
-        scale = t.get("scale", 1.0)
+        scale = t["scale"]
         return BiEncoderTeacher(models.package_dir(t["model"]), identity=f"{t['model']}@{t['max_length']}x{scale:g}",
                                 max_length=t["max_length"], scale=scale, cache=cache, batch_size=s1["score_batch_size"])
     if t["kind"] != "cross-encoder":

@@ -157,6 +157,17 @@ def test_resume_after_interruption_gives_the_same_model(tmp_path, llama_tok):
     assert Scorer(resumed.model, enc).score_pairs(*probe) == pytest.approx(expected, abs=1e-5)
 
 
+def test_groups_used_are_the_groups_training_reaches(tmp_path, llama_tok):
+    assert stage1.groups_used({"max_steps": 150, "batch_size": 4}) == 600
+    assert stage1.groups_used({"max_steps": 10, "batch_size": 2, "gradient_accumulation": 2}) == 40
+    assert stage1.groups_used({"max_steps": None, "batch_size": 4}) is None  # the epochs decide: all groups
+    # exactly that many groups: the run ends at the end of its first epoch, every group seen once
+    cfg = {**CFG, "max_steps": 3, "batch_size": 2}
+    groups = toy_groups(stage1.groups_used(cfg))
+    tr = stage1.train(tiny_student(llama_tok), PairEncoder(llama_tok, 16, 16), groups, cfg, tmp_path / "r", resume=False)
+    assert tr.state.global_step == 3 and tr.state.epoch == pytest.approx(1.0)
+
+
 def test_checkpoints_of_other_settings_are_not_resumed(tmp_path, llama_tok, capsys):
     enc = PairEncoder(llama_tok, 16, 16)
     with pytest.raises(KeyboardInterrupt):
