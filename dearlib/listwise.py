@@ -56,41 +56,58 @@ class WindowRecord:
     outcome: str
     prompt_tokens: int
     truncated_words: int  # words cut from passages to fit the context (0: none)
+    steered: bool = False  # constrained decoding overrode the model's top token in the answer
+    reasoning_cut: bool = False  # constrained decoding closed the reasoning at its budget
     completion: str = field(repr=False, default="")
 
 
 class TransformersBackend:
     """Chat completions from a transformers causal LM, a batch of prompts at a time (left padding)."""
 
-    def __init__(self, model, tokenizer, max_new_tokens: int = 256, temperature: float = 0.0, batch_size: int = 8, seed: int = 0):
+    def __init__(self, model, tokenizer, max_new_tokens: int = 256, temperature: float = 0.0, batch_size: int = 8, seed: int = 0,
+                 constrained: bool = False):
         self.model, self.tok = model.eval(), tokenizer
         self.max_new_tokens, self.temperature, self.batch_size, self.seed = max_new_tokens, temperature, batch_size, seed
+        self.constrained = constrained  # answers a permutation by construction (`dearlib.constrained`), given n_ids
         self.context = getattr(model.config, "max_position_embeddings", 4096)
+        self.steering: list[tuple[bool, bool]] = []  # per prompt of the last constrained call: (steered, reasoning cut)
 
     def count(self, messages: list[dict]) -> int:
         return len(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
 
     def generate(self, prompts: list[list[dict]], n_ids: list[int] | None = None) -> list[str]:
-        """Completions of `prompts`; with `n_ids`, a row stops once its answer names its window's n identifiers, or
-        n + 2 (a model repeating itself would otherwise run to `max_new_tokens`)."""
+        """Completions of `prompts`. With `n_ids`, a row stops once its answer names its window's n identifiers, or
+        n + 2 (a model repeating itself would otherwise run to `max_new_tokens`); constrained, the answer is a
+        permutation of n by construction and `self.steering` says, per prompt, where the constraint acted."""
         import torch
+        from transformers import LogitsProcessorList
+
+        from .constrained import PermutationGrammar
 
         out = []
+        self.steering = []
         side, self.tok.padding_side = self.tok.padding_side, "left"  # generation continues every row from its end
         try:
             for s in range(0, len(prompts), self.batch_size):
                 texts = [self.tok.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in prompts[s:s + self.batch_size]]
                 batch = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-                stop = [_RankingComplete(self.tok, batch["input_ids"].shape[1], n_ids[s:s + self.batch_size])] if n_ids else None
+                prompt_len = batch["input_ids"].shape[1]
+                grammar = stop = None
+                if n_ids and self.constrained:
+                    grammar = PermutationGrammar(self.tok, prompt_len, n_ids[s:s + self.batch_size], self.max_new_tokens)
+                elif n_ids:
+                    stop = [_RankingComplete(self.tok, prompt_len, n_ids[s:s + self.batch_size])]
                 sample = self.temperature > 0
                 if sample:
                     torch.manual_seed(self.seed + s)
                 with torch.inference_mode():
                     gen = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=sample,
                                               temperature=self.temperature if sample else None, top_p=None, top_k=None,
-                                              stopping_criteria=stop,
+                                              stopping_criteria=stop, logits_processor=LogitsProcessorList([grammar] if grammar else []),
                                               pad_token_id=self.tok.pad_token_id if self.tok.pad_token_id is not None else self.tok.eos_token_id)
-                out += self.tok.batch_decode(gen[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+                out += self.tok.batch_decode(gen[:, prompt_len:], skip_special_tokens=True)
+                if grammar:
+                    self.steering += list(zip(grammar.steered, grammar.reasoning_cut))
         finally:
             self.tok.padding_side = side
         return out
@@ -205,14 +222,17 @@ class ListwiseReranker:
                 prompts.append(msgs)
                 meta.append((n, cut))
             answers = self.backend.generate(prompts, n_ids=[e - s for _, (s, e) in todo])
-            for (qi, (s, e)), text, (n, cut) in zip(todo, answers, meta):
+            steering = getattr(self.backend, "steering", None) or [(False, False)] * len(todo)
+            for (qi, (s, e)), text, (n, cut), (steered, reasoning_cut) in zip(todo, answers, meta, steering):
                 parsed = self.ledger.add(parse(text, e - s))
                 if cut:
                     self.ledger["prompts truncated"] += 1
+                self.ledger["answers steered"] += steered  # counted apart: "ok" under constraint is not the model alone
+                self.ledger["reasoning cut"] += reasoning_cut
                 # the parser's repaired order: an answer without identifiers keeps the input order, a partial one
                 # keeps its first mentions and the rest follow in input order (RankGPT's rule)
                 lists[qi][s:e] = [lists[qi][s + i] for i in parsed.order]
-                self.records.append(WindowRecord(candidates[qi].query.qid, s, e, parsed.outcome, n, cut, text))
+                self.records.append(WindowRecord(candidates[qi].query.qid, s, e, parsed.outcome, n, cut, steered, reasoning_cut, text))
             bar.update(len(todo))
         bar.close()
         out = []

@@ -88,6 +88,21 @@ def test_notebook_03_exports_validated_cot_data(smoke_run):
     assert all((out / "llamafactory" / e["file_name"]).is_file() for e in info.values())
 
 
+def test_notebook_04_writes_the_cascade_with_its_parse_ledger(smoke_run):
+    import csv
+
+    res = smoke_run / "results" / "smoke"
+    for dataset in ("dl19", "dl20", "noveleval"):
+        rec = json.loads((res / dataset / "dear-l.json").read_text())
+        assert rec["system"] == "dear-l" and 0 <= rec["metrics"]["nDCG@10"] <= 1
+        ledger = rec["provenance"]["parse_ledger"]
+        with open(res / dataset / "dear-l.windows.csv", newline="") as f:
+            windows = list(csv.DictReader(f))
+        assert len(windows) == 4 * 3  # 4 queries, windows (4, 10), (1, 7), (0, 4)
+        # smoke decodes under the grammar: every window a permutation, and the random model's steering counted
+        assert ledger["ok"] == len(windows) and ledger["answers steered"] == sum(w["steered"] == "True" for w in windows) > 0
+
+
 def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):
     res = smoke_run / "results" / "smoke"
     summary = json.loads((res / "tables" / "evaluation.json").read_text())
