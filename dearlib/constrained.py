@@ -11,11 +11,12 @@ keeps the model's own choices and forbids only what could not end in a well-form
 - after ``</think>`` (and at most a little whitespace), only tokens that keep the text a prefix of a ranking of
   *distinct* identifiers 1..n are allowed, and end-of-sequence only once all n are named.
 
-Per row it records whether the constraint overrode the model's top token in the answer (`steered`) and whether the
-reasoning was cut at the budget (`reasoning_cut`): the ledger reports both, so a parse rate under constraint is
+Per row it records whether the constraint overrode the model's top token in the answer (`steered`; ending the
+answer once all n identifiers are named is not counted, as free decoding's stopping rule does the same) and whether
+the reasoning was cut at the budget (`reasoning_cut`): the ledger reports both, so a parse rate under constraint is
 never mistaken for a model that writes permutations on its own. It is a transformers `LogitsProcessor` over greedy
-or sampled decoding; a grammar over "distinct identifiers" is not a regular language a structured-output library
-accepts, hence the few lines here. It does not parse (`dearlib.permutation`) or batch (`dearlib.listwise`).
+or sampled decoding; "each identifier once" would take a regular expression or context-free grammar listing every
+permutation, what structured-output libraries accept, hence the few lines here. It does not parse (`dearlib.permutation`) or batch (`dearlib.listwise`).
 """
 from __future__ import annotations
 
@@ -102,20 +103,20 @@ class PermutationGrammar:
 
     def _allowed(self, r: int, text: str, steps: int) -> tuple[str, list[int] | None]:
         """(phase, token ids row r may emit next): phases "open", "reason" (None: any token but end-of-sequence),
-        "close" (the forced </think>) and "answer"."""
+        "close" (the forced </think>), "answer" and "end" (the ranking is complete: end-of-sequence only)."""
         n = self.n[r]
         if not text.startswith(OPEN):
             return "open", [i for i, t in self.vocab if OPEN.startswith(text + t) or (text + t).startswith(OPEN)]
         if self.forced_at[r] is None:
             end = text.find(CLOSE, len(OPEN))
             if end >= 0:
-                return "answer", self._answer(text[end + len(CLOSE):], n)
+                return self._answer(text[end + len(CLOSE):], n)
             if steps < self.budget[r]:
                 return "reason", None
             self.forced_at[r], self.reasoning_cut[r] = len(text), True
         forced = text[self.forced_at[r]:]
         if len(forced) >= len(CLOSE):
-            return "answer", self._answer(forced[len(CLOSE):], n)
+            return self._answer(forced[len(CLOSE):], n)
         ok = []
         for i, t in self.vocab:
             s = forced + t
@@ -123,10 +124,10 @@ class PermutationGrammar:
                 ok.append(i)
         return "close", ok
 
-    def _answer(self, answer: str, n: int) -> list[int]:
+    def _answer(self, answer: str, n: int) -> tuple[str, list[int]]:
         if ranking_prefix(answer, n)[1]:
-            return [self.eos]
-        return [i for i, t in self.vocab if ranking_prefix(answer + t, n)[0]]
+            return "end", [self.eos]  # as free decoding's stopping rule: not counted as steering
+        return "answer", [i for i, t in self.vocab if ranking_prefix(answer + t, n)[0]]
 
     def __call__(self, input_ids, scores):
         import torch
@@ -147,6 +148,6 @@ class PermutationGrammar:
                 raise RuntimeError(f"constrained decoding: no token continues {text!r} into a ranking of {self.n[r]}")
             idx = torch.tensor(allowed, device=scores.device)
             masked[r, idx] = scores[r, idx]
-            if phase != "close" and int(scores[r].argmax()) not in allowed:
+            if phase in ("open", "answer") and int(scores[r].argmax()) not in allowed:
                 self.steered[r] = True
         return masked

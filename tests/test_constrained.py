@@ -76,8 +76,11 @@ def test_processor_steers_a_repeated_identifier_and_ends_a_full_ranking(tok):
     assert out[0, two] == float("-inf") and g.steered[0]
     allowed = {tok.decode([i]) for i in range(len(tok)) if out[0, i] > float("-inf")}
     assert allowed == {"1", "3"}  # the unused identifiers (SmolLM2 writes one digit per token)
-    out = step(PermutationGrammar(tok, 1, [3], 60), tok, f"{OPEN}x{CLOSE}\n[2] > [3] > [1]", scores)
+    g = PermutationGrammar(tok, 1, [3], 60)
+    scores[0, tok(" >", add_special_tokens=False)["input_ids"][0]] = 9.0  # the model would run on past the ranking
+    out = step(g, tok, f"{OPEN}x{CLOSE}\n[2] > [3] > [1]", scores)
     assert [i for i in range(len(tok)) if out[0, i] > float("-inf")] == [tok.eos_token_id]
+    assert not g.steered[0]  # ending a complete ranking is what free decoding's stopping rule does too
 
 
 def test_reasoning_is_free_until_the_budget_then_think_closes(tok):
