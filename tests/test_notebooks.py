@@ -81,9 +81,9 @@ def test_notebook_02_writes_teacher_student_and_ablation_results(smoke_run):
 def test_notebook_03_exports_validated_cot_data(smoke_run):
     out = smoke_run / "artifacts" / "smoke" / "stage2_data"
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["examples"] == 8 and summary["ledger"] == {"ok": 8} and summary["synthetic"] is True
+    assert summary["examples"] == 12 and summary["ledger"] == {"ok": 12} and summary["synthetic"] is True
     lines = (out / "chat.jsonl").read_text().splitlines()
-    assert len(lines) == 8 and all(json.loads(l)["messages"][2]["role"] == "assistant" for l in lines)
+    assert len(lines) == 12 and all(json.loads(l)["messages"][2]["role"] == "assistant" for l in lines)
     info = json.loads((out / "llamafactory" / "dataset_info.json").read_text())
     assert all((out / "llamafactory" / e["file_name"]).is_file() for e in info.values())
 
@@ -101,6 +101,8 @@ def test_notebook_04_writes_the_cascade_with_its_parse_ledger(smoke_run):
         assert len(windows) == 4 * 3  # 4 queries, windows (4, 10), (1, 7), (0, 4)
         # smoke decodes under the grammar: every window a permutation, and the random model's steering counted
         assert ledger["ok"] == len(windows) and ledger["answers steered"] == sum(w["steered"] == "True" for w in windows) > 0
+        held = rec["provenance"]["heldout_check"]  # notebook 03's 4 windows past the 8 trained on
+        assert held["windows"] == held["ok"] == 4 and 0 <= held["ok on its own"] <= 4
 
 
 def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):
