@@ -9,7 +9,9 @@ to first place in one pass, as in RankGPT and DeAR's released code.
 Backends generate completions for a batch of prompts: `TransformersBackend` (any causal LM; greedy by default,
 deterministic; sampling as an option) and `VLLMBackend` (when vLLM is installed; the paper profile's choice).
 Windows of many queries are generated together: the k-th window of every query forms one batch, since a query's
-next window depends on the previous one.
+next window depends on the previous one. With `constrained`, `TransformersBackend` decodes under
+`dearlib.constrained`'s grammar; `tally` counts each answer (its outcome, what the grammar did, whether the model
+kept its input order) for the reranker and for `heldout_check`, the model on held-out Stage-2 windows.
 
 It does not train (`dearlib.stage2`) and does not evaluate (`dearlib.metrics`).
 """
@@ -196,6 +198,39 @@ def fit_prompt(window: cot.Window, max_words: int, count, budget: int) -> tuple[
         cut += drop
 
 
+def _steering(backend, n: int) -> list[tuple[bool, bool]]:
+    """(steered, reasoning cut) per answer of the backend's last call: all False unless it decoded under the grammar."""
+    return getattr(backend, "steering", None) or [(False, False)] * n
+
+
+def tally(ledger: Ledger, parsed, steered: bool = False, reasoning_cut: bool = False):
+    """Count one answer: its parse outcome, what constrained decoding did to it, whether it was `ok on its own` (ok,
+    neither steered nor cut: what the model wrote without the grammar's help) and whether it kept the input order."""
+    ledger.add(parsed)
+    ledger["answers steered"] += steered
+    ledger["reasoning cut"] += reasoning_cut
+    ledger["ok on its own"] += parsed.ok and not steered and not reasoning_cut
+    ledger["input order kept"] += parsed.order == list(range(len(parsed.order)))
+    return parsed
+
+
+def heldout_check(backend, examples: list[dict]) -> dict:
+    """The listwise model on held-out chat examples (windows of notebook 03 past the training ones): answers that
+    parse, those `ok on its own`, those that keep the input order, and the mean Kendall tau between the model's
+    order and the example's. The selection signal for Stage-2 settings: it never looks at DL19, DL20 or NovelEval."""
+    from scipy.stats import kendalltau
+
+    targets = []
+    for e in examples:
+        answer = e["completion"][0]["content"]
+        targets.append(parse(answer, len(_ID.findall(answer_part(answer)))))  # the examples' answers are full permutations
+    texts = backend.generate([e["prompt"] for e in examples], n_ids=[len(t.order) for t in targets])
+    ledger = Ledger()
+    got = [tally(ledger, parse(text, len(t.order)), *flags) for text, t, flags in zip(texts, targets, _steering(backend, len(texts)))]
+    return {"windows": len(got), **{k: ledger[k] for k in ("ok", "ok on its own", "input order kept")},
+            "kendall tau": round(sum(kendalltau(g.order, t.order).statistic for g, t in zip(got, targets)) / len(got), 3)}
+
+
 class ListwiseReranker:
     """Reranks the top of each candidate list with a listwise model over sliding windows."""
 
@@ -222,13 +257,10 @@ class ListwiseReranker:
                 prompts.append(msgs)
                 meta.append((n, cut))
             answers = self.backend.generate(prompts, n_ids=[e - s for _, (s, e) in todo])
-            steering = getattr(self.backend, "steering", None) or [(False, False)] * len(todo)
-            for (qi, (s, e)), text, (n, cut), (steered, reasoning_cut) in zip(todo, answers, meta, steering):
-                parsed = self.ledger.add(parse(text, e - s))
+            for (qi, (s, e)), text, (n, cut), (steered, reasoning_cut) in zip(todo, answers, meta, _steering(self.backend, len(todo))):
+                parsed = tally(self.ledger, parse(text, e - s), steered, reasoning_cut)
                 if cut:
                     self.ledger["prompts truncated"] += 1
-                self.ledger["answers steered"] += steered  # counted apart: "ok" under constraint is not the model alone
-                self.ledger["reasoning cut"] += reasoning_cut
                 # the parser's repaired order: an answer without identifiers keeps the input order, a partial one
                 # keeps its first mentions and the rest follow in input order (RankGPT's rule)
                 lists[qi][s:e] = [lists[qi][s + i] for i in parsed.order]

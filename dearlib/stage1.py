@@ -324,7 +324,7 @@ def training_arguments(cfg: dict, output_dir: Path, seed: int, max_steps: int | 
 
 
 # Config keys that do not change what training produces: changing them keeps a run's checkpoints valid.
-NOT_TRAINING = ("ablation", "inference", "eval_depth", "score_batch_size", "logging_steps", "save_steps")
+NOT_TRAINING = ("ablation", "inference", "heldout", "eval_depth", "score_batch_size", "logging_steps", "save_steps")
 
 
 def fingerprint(items) -> str:

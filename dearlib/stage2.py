@@ -177,31 +177,6 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
     return trainer
 
 
-# ------------------------------------------------------------------------------------------------- held-out check
-
-
-def heldout_check(backend, examples: list[dict]) -> dict:
-    """The listwise model on held-out chat examples (windows of notebook 03 past the training ones): how many answers
-    parse, how many of those the model wrote on its own (neither steered nor cut by constrained decoding), how many
-    keep the input order, and the mean Kendall tau between its order and the example's. The selection signal for
-    Stage-2 settings: it never looks at DL19, DL20 or NovelEval."""
-    from scipy.stats import kendalltau
-
-    from .permutation import _ID, answer_part, parse
-
-    targets = []
-    for e in examples:
-        answer = e["completion"][0]["content"]
-        targets.append(parse(answer, len(_ID.findall(answer_part(answer)))))  # the examples' answers are full permutations
-    texts = backend.generate([e["prompt"] for e in examples], n_ids=[len(t.order) for t in targets])
-    steering = getattr(backend, "steering", None) or [(False, False)] * len(texts)
-    got = [parse(text, len(t.order)) for text, t in zip(texts, targets)]
-    return {"windows": len(got), "ok": sum(g.ok for g in got),
-            "ok on its own": sum(g.ok and not s and not c for g, (s, c) in zip(got, steering)),
-            "input order kept": sum(g.order == list(range(len(g.order))) for g in got),
-            "kendall tau": round(sum(kendalltau(g.order, t.order).statistic for g, t in zip(got, targets)) / len(got), 3)}
-
-
 # ------------------------------------------------------------------------------------------------- command line
 
 

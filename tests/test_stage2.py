@@ -278,7 +278,7 @@ def test_heldout_check_counts_against_the_examples_answers(smoke):
             assert n_ids == [5] * 4
             return [next(e["completion"][0]["content"] for e in held if e["prompt"] == p) for p in prompts]
 
-    assert stage2.heldout_check(Echo(), held) == {"windows": 4, "ok": 4, "ok on its own": 4, "input order kept": 0, "kendall tau": 1.0}
+    assert listwise.heldout_check(Echo(), held) == {"windows": 4, "ok": 4, "ok on its own": 4, "input order kept": 0, "kendall tau": 1.0}
     lm = stage2.new_listwise({**cfg["stage2"], "reading": "separate"}, tok, 0)
-    check = stage2.heldout_check(listwise.TransformersBackend(lm, tok, max_new_tokens=60, batch_size=2, constrained=True), held)
+    check = listwise.heldout_check(listwise.TransformersBackend(lm, tok, max_new_tokens=60, batch_size=2, constrained=True), held)
     assert check["windows"] == check["ok"] == 4 and check["ok on its own"] == 0  # a random model: all steered
