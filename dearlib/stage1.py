@@ -127,6 +127,28 @@ def groups_used(cfg: dict) -> int | None:
     return cfg["max_steps"] * cfg["batch_size"] * cfg.get("gradient_accumulation", 1)
 
 
+def training_groups(s1: dict, nq_candidates: list[Candidates], data_dir=None, seed: int = 0) -> tuple[list[Group], Counter, list, list]:
+    """The groups a profile's `stage1` section `s1` trains on, cut to those training reaches (`groups_used`).
+
+    The paper profile (``train_data``): MS MARCO groups from the hub, as the released code trains. Otherwise NQ-open:
+    the fixed split (`nq_split`, ``nq_heldout`` questions kept for the QA evaluation), one group per training
+    question from `nq_candidates` (notebook 01's BM25 lists). Returns the groups (teacher scores not yet attached),
+    their ledger, the training and the held-out NQ questions.
+    """
+    from . import data
+
+    examples, pool = data.load_nq(data_dir)
+    if s1.get("nq_questions"):
+        examples = examples[: s1["nq_questions"]]
+    train_q, heldout_q = nq_split(examples, s1["nq_heldout"], seed)
+    n_used = groups_used(s1)
+    if s1.get("train_data"):
+        groups, ledger = msmarco_groups(s1["train_data"], s1["group_size"], n_used, seed)
+    else:
+        groups, ledger = make_groups(train_q, {c.query.qid: c for c in nq_candidates}, pool, s1["group_size"])
+    return groups[:n_used], ledger, train_q, heldout_q
+
+
 def attach_teacher(groups: list[Group], teacher, progress: bool = True) -> list[Group]:
     """Fill each group's teacher scores (the teacher's cache makes a rerun free)."""
     qs = [g.query for g in groups for _ in g.passages]

@@ -58,6 +58,25 @@ def test_nq_split_is_fixed_and_disjoint():
     assert (a1, h1) == (a2, h2) and len(h1) == 30 and not set(a1) & set(h1)
 
 
+def test_training_groups_are_the_training_split_cut_to_the_budget():
+    from dearlib import data
+
+    examples, pool = data.load_nq()
+    docs = tuple(list(pool.values())[:12])  # every question gets the same 12 candidates: its gold one is rarely among them
+    cands = [Candidates(e.query, docs, tuple(range(12, 0, -1))) for e in examples]
+    s1 = {"nq_questions": 300, "nq_heldout": 50, "group_size": 4, "max_steps": 5, "batch_size": 3}
+    groups, ledger, train_q, held = stage1.training_groups(s1, cands, seed=0)
+    assert (len(train_q), len(held)) == (250, 50)
+    assert len(groups) == 15  # 5 steps x 3 groups per step: the teacher need score no more
+    train_ids = [e.query.qid for e in train_q]
+    positions = [train_ids.index(g.qid) for g in groups]  # every group from a training question, in the split's order
+    assert positions == sorted(positions) and not {g.qid for g in groups} & {e.query.qid for e in held}
+    assert all(len(g.passages) == 4 and g.passages[0] == pool[examples[[e.query.qid for e in examples].index(g.qid)].gold_docid].contents
+               for g in groups)
+    all_groups, *_ = stage1.training_groups({**s1, "max_steps": None}, cands, seed=0)
+    assert len(all_groups) == ledger["groups"] > 15  # epochs decide: every group
+
+
 class CountingTeacher(Teacher):
     identity = "len-teacher"
 
