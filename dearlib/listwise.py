@@ -215,9 +215,10 @@ def tally(ledger: Ledger, parsed, steered: bool = False, reasoning_cut: bool = F
 
 
 def heldout_check(backend, examples: list[dict]) -> dict:
-    """The listwise model on held-out chat examples (windows of notebook 03 past the training ones): answers that
-    parse, those `ok on its own`, those that keep the input order, and the mean Kendall tau between the model's
-    order and the example's. The selection signal for Stage-2 settings: it never looks at DL19, DL20 or NovelEval."""
+    """The listwise model on held-out chat examples (`dearlib.stage2.split_examples`: notebook 03's last windows,
+    never trained on): answers that parse, those `ok on its own`, those that keep the input order, and the mean
+    Kendall tau between the model's order and the example's. The selection signal for Stage-2 settings: it never
+    looks at DL19, DL20 or NovelEval."""
     from scipy.stats import kendalltau
 
     targets = []

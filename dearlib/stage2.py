@@ -34,12 +34,10 @@ ADAPTER = "stage2"
 # ------------------------------------------------------------------------------------------------- data
 
 
-def load_examples(path: str | Path, limit: int | None = None) -> list[dict]:
+def load_examples(path: str | Path) -> list[dict]:
     """Prompt-completion pairs from a chat JSONL (notebook 03's `chat.jsonl`); a bad line names the file and line."""
     out = []
     for n, line in enumerate(open(path, encoding="utf-8"), 1):
-        if limit is not None and len(out) >= limit:
-            break
         try:
             msgs = json.loads(line)["messages"]
             if [m["role"] for m in msgs][-1] != "assistant" or not msgs[-1]["content"].strip():
@@ -50,6 +48,20 @@ def load_examples(path: str | Path, limit: int | None = None) -> list[dict]:
     if not out:
         raise ValueError(f"{path}: no examples")
     return out
+
+
+def split_examples(path: str | Path, n_train: int | None, n_heldout: int = 0) -> tuple[list[dict], list[dict]]:
+    """The training examples and the held-out windows of a chat JSONL.
+
+    The held-out windows are its last `n_heldout` lines whatever the training budget, so settings compared on them
+    (`dearlib.listwise.heldout_check`) are compared on the same windows; training takes the first `n_train` (None:
+    all) of the lines before them.
+    """
+    examples = load_examples(path)
+    cut = len(examples) - n_heldout
+    if n_heldout < 0 or cut < 1:
+        raise ValueError(f"{path}: {len(examples)} examples leave none to train on after holding out {n_heldout}")
+    return examples[: cut if n_train is None else min(n_train, cut)], examples[cut:]
 
 
 def fit(examples: list[dict], tokenizer, max_length: int) -> tuple[list[dict], Counter]:
@@ -201,7 +213,7 @@ def main(argv=None) -> int:
         from .stage1 import load_student
 
         student = load_student(cfg["stage1"], a.stage1, tok)
-    examples, _ = fit(load_examples(a.data, s2.get("examples")), tok, s2["max_length"])
+    examples, _ = fit(split_examples(a.data, s2.get("examples"), s2.get("heldout", 0))[0], tok, s2["max_length"])
     trainer = train(new_listwise(s2, tok, cfg["seed"], student), tok, examples, s2, a.output, seed=cfg["seed"],
                     max_steps=a.max_steps)
     if trainer.is_world_process_zero():

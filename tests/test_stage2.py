@@ -165,7 +165,22 @@ def test_load_examples_names_the_bad_line(tmp_path):
     p.write_text(json.dumps(good) + "\n" + json.dumps({"messages": [{"role": "user", "content": "u"}]}) + "\n")
     with pytest.raises(ValueError, match=r"chat.jsonl:2: not a chat example"):
         stage2.load_examples(p)
-    assert stage2.load_examples(p, limit=1) == [{"prompt": good["messages"][:1], "completion": good["messages"][1:]}]
+    p.write_text(json.dumps(good) + "\n")
+    assert stage2.load_examples(p) == [{"prompt": good["messages"][:1], "completion": good["messages"][1:]}]
+
+
+def test_held_out_windows_are_the_last_whatever_the_training_budget(tmp_path):
+    p = tmp_path / "chat.jsonl"
+    p.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"u{i}"}, {"role": "assistant", "content": "[1]"}]}) + "\n"
+                         for i in range(10)))
+    user = lambda examples: [e["prompt"][0]["content"] for e in examples]
+    for n_train, trained in ((3, ["u0", "u1", "u2"]), (7, [f"u{i}" for i in range(7)]), (9, [f"u{i}" for i in range(7)]),
+                             (None, [f"u{i}" for i in range(7)])):
+        train, held = stage2.split_examples(p, n_train, 3)
+        assert (user(train), user(held)) == (trained, ["u7", "u8", "u9"])
+    assert user(stage2.split_examples(p, None, 0)[1]) == []
+    with pytest.raises(ValueError, match="10 examples leave none to train on after holding out 10"):
+        stage2.split_examples(p, 4, 10)
 
 
 def test_reading_a_shares_the_stage1_base_and_trains_on_answers_only(smoke, tmp_path):
