@@ -70,8 +70,8 @@ def main() -> None:
     if report and report.get("config_hash") != config_hash(cfg):
         print(f"{out_path}: written under another configuration; starting afresh")
         report = {}
-    report.update(profile=a.profile, config_hash=config_hash(cfg), git_commit=results.git_commit(), device=results.device(),
-                  depth=s1["eval_depth"], command=f"scripts/stage1_budget.py --profile {a.profile} --steps " + " ".join(map(str, a.steps)))
+    report.update(profile=a.profile, config_hash=config_hash(cfg), depth=s1["eval_depth"],
+                  command=f"scripts/stage1_budget.py --profile {a.profile} --steps " + " ".join(map(str, a.steps)))
     report.setdefault("budgets", {})
 
     teacher = teacher_from_config(s1, ScoreCache(work / "teacher_cache.sqlite"), seed)
@@ -87,14 +87,15 @@ def main() -> None:
         budget = {**s1, "max_steps": steps}
         groups, _, _, _ = stage1.training_groups(budget, nq, data_dir, seed)
         stage1.attach_teacher(groups, teacher)
-        torch.manual_seed(seed)
+        torch.manual_seed(seed)  # a pretrained backbone's new head is drawn from the global generator, as notebook 02 seeds it
         t0 = time.time()
         trainer = stage1.train(stage1.new_student(s1, tok, seed), encoder, groups, budget, work / "stage1" / "budget" / str(steps), seed=seed)
         train_s = time.time() - t0
         student = ndcg(Scorer(trainer.model, encoder, s1["score_batch_size"], name="dear-p"), evalsets, s1["eval_depth"])
-        n_pairs = steps * s1["batch_size"] * s1.get("gradient_accumulation", 1) * s1["group_size"]
+        n_pairs = stage1.groups_used(budget) * s1["group_size"]  # every mini group is full (notebook 02's ledger)
         report["budgets"][str(steps)] = {
-            "steps": steps, "distinct_groups": len(groups), "pairs_seen": n_pairs, "train_seconds": round(train_s, 1),
+            "steps": steps, "git_commit": results.git_commit(), "device": results.device(),  # per budget: a resumed run may span commits
+            "distinct_groups": len(groups), "pairs_seen": n_pairs, "train_seconds": round(train_s, 1),
             "final_loss": trainer.state.log_history[-1].get("train_loss"), "ndcg": student,
             "meets_targets": meets_targets(student, report["bm25"], report["teacher"])}
         atomic.write_json(out_path, report)

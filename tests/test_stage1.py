@@ -71,8 +71,8 @@ def test_training_groups_are_the_training_split_cut_to_the_budget():
     train_ids = [e.query.qid for e in train_q]
     positions = [train_ids.index(g.qid) for g in groups]  # every group from a training question, in the split's order
     assert positions == sorted(positions) and not {g.qid for g in groups} & {e.query.qid for e in held}
-    assert all(len(g.passages) == 4 and g.passages[0] == pool[examples[[e.query.qid for e in examples].index(g.qid)].gold_docid].contents
-               for g in groups)
+    gold = {e.query.qid: e.gold_docid for e in examples}
+    assert all(len(g.passages) == 4 and g.passages[0] == pool[gold[g.qid]].contents for g in groups)
     all_groups, *_ = stage1.training_groups({**s1, "max_steps": None}, cands, seed=0)
     assert len(all_groups) == ledger["groups"] > 15  # epochs decide: every group
 
