@@ -3,8 +3,10 @@
 Trains the student exactly as notebook 02 does (the profile's teacher, NQ groups, loss, learning rate, seed), changing
 only `max_steps`: one run per budget in --steps, each with its own warm-up and linear decay, i.e. what notebook 02
 gives with that `max_steps` in the config. Each student reranks the BM25 top `eval_depth` of DL19, DL20 and
-NovelEval (nDCG@1/5/10 by `dearlib.metrics`); BM25 and the teacher are evaluated alongside, and each budget is
-checked against the targets of notebook 02 (student >= BM25 + 10 and >= 95% of the teacher on every set).
+NovelEval (nDCG@1/5/10 by `dearlib.metrics`) and, in its training domain, the BM25 top `nq_depth` of the held-out NQ
+questions (notebook 06's split and measures: nDCG@10 with the gold passage relevant, Top-1/5 answer accuracy); BM25
+and the teacher are evaluated alongside, and each budget is checked against the targets of notebook 02 (student >=
+BM25 + 10 and >= 95% of the teacher on DL19, DL20 and NovelEval).
 
 This is a measurement, not a selection: no setting of the profile is chosen from it. It writes
 results/benchmarks/<profile>/stage1_budget.json after every budget (atomically) and skips budgets already there,
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from dearlib import atomic, data, metrics, models, results, stage1
+from dearlib import atomic, data, metrics, models, qa, results, stage1
 from dearlib.config import config_hash, load_config
 from dearlib.pairs import PairEncoder
 from dearlib.records import to_run
@@ -43,10 +45,21 @@ def ndcg(reranker, evalsets: dict, depth: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def nq_heldout(reranker, nq: list, heldout: list, depth: int) -> dict[str, dict[str, float]]:
+    """The training domain: nDCG@10 (gold passage relevant) and Top-1/5 x 100 over the held-out NQ questions."""
+    ids = {e.query.qid for e in heldout}
+    cands = [c for c in nq if c.query.qid in ids]
+    ranked = rerank(reranker, cands, depth) if reranker is not None else cands
+    gold = {e.query.qid: {e.gold_docid: 1} for e in heldout}
+    ev = qa.merge(metrics.evaluate(to_run(ranked), gold, metrics.measures_for(1, depth)),
+                  qa.top_k(ranked, {e.query.qid: e.answers for e in heldout}, ks=(1, 5)))
+    return {"nq": ev.as_percent(("nDCG@10", "Top-1", "Top-5"))}
+
+
 def meets_targets(student: dict, bm25: dict, teacher: dict) -> dict[str, bool]:
     """Per set: nDCG@10 at least BM25's + 10 and at least 95% of the teacher's (notebook 02's check)."""
     return {n: student[n]["nDCG@10"] - bm25[n]["nDCG@10"] >= 10 and student[n]["nDCG@10"] >= 0.95 * teacher[n]["nDCG@10"]
-            for n in student}
+            for n in SETS}
 
 
 def main() -> None:
@@ -75,9 +88,12 @@ def main() -> None:
     report.setdefault("budgets", {})
 
     teacher = teacher_from_config(s1, ScoreCache(work / "teacher_cache.sqlite"), seed)
+    _, _, _, heldout = stage1.training_groups(s1, nq, data_dir, seed)
+    nq_depth = cfg["retrieval"]["nq_depth"]
+    report["nq_depth"] = nq_depth
     if "bm25" not in report:
-        report["bm25"] = ndcg(None, evalsets, s1["eval_depth"])
-        report["teacher"] = ndcg(teacher, evalsets, s1["eval_depth"])
+        report["bm25"] = {**ndcg(None, evalsets, s1["eval_depth"]), **nq_heldout(None, nq, heldout, nq_depth)}
+        report["teacher"] = {**ndcg(teacher, evalsets, s1["eval_depth"]), **nq_heldout(teacher, nq, heldout, nq_depth)}
     tok = models.load_tokenizer(s1["student"]["backbone"])
     encoder = PairEncoder(tok, s1["q_max_len"], s1["p_max_len"])
     for steps in a.steps:
@@ -91,7 +107,8 @@ def main() -> None:
         t0 = time.time()
         trainer = stage1.train(stage1.new_student(s1, tok, seed), encoder, groups, budget, work / "stage1" / "budget" / str(steps), seed=seed)
         train_s = time.time() - t0
-        student = ndcg(Scorer(trainer.model, encoder, s1["score_batch_size"], name="dear-p"), evalsets, s1["eval_depth"])
+        scorer = Scorer(trainer.model, encoder, s1["score_batch_size"], name="dear-p")
+        student = {**ndcg(scorer, evalsets, s1["eval_depth"]), **nq_heldout(scorer, nq, heldout, nq_depth)}
         n_pairs = stage1.groups_used(budget) * s1["group_size"]  # every mini group is full (notebook 02's ledger)
         report["budgets"][str(steps)] = {
             "steps": steps, "git_commit": results.git_commit(), "device": results.device(),  # per budget: a resumed run may span commits
@@ -103,9 +120,9 @@ def main() -> None:
     rows = [("bm25", report["bm25"]), ("teacher", report["teacher"])]
     rows += [(f"student, {k} steps", b["ndcg"]) for k, b in sorted(report["budgets"].items(), key=lambda kv: int(kv[0]))]
     print(f"\nnDCG@10 x 100, BM25 top {s1['eval_depth']} ({out_path}):")
-    print(f"{'':>22}" + "".join(f"{n:>11}" for n in SETS))
+    print(f"{'':>22}" + "".join(f"{n:>11}" for n in (*SETS, "nq")))
     for name, r in rows:
-        print(f"{name:>22}" + "".join(f"{r[n]['nDCG@10']:>11.2f}" for n in SETS))
+        print(f"{name:>22}" + "".join(f"{r[n]['nDCG@10']:>11.2f}" for n in (*SETS, "nq")))
 
 
 if __name__ == "__main__":
