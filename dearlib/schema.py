@@ -159,8 +159,8 @@ REQUIRED_WHEN = (
 )
 
 ENV_VAR = re.compile(r"[A-Z_][A-Z0-9_]*")
-# API keys and tokens by their published prefixes (OpenAI, Hugging Face, GitHub, Slack, AWS, Anthropic)
-SECRET = re.compile(r"(sk-|sk_|hf_|ghp_|gho_|github_pat_|xox[abps]-|AKIA)[A-Za-z0-9_\-]{12,}")
+# API keys and tokens by their published prefixes (OpenAI, Anthropic, Hugging Face, GitHub, Slack, AWS)
+SECRET = re.compile(r"(?<![A-Za-z0-9])(sk-|sk_|hf_|ghp_|gho_|github_pat_|xox[abps]-|AKIA)[A-Za-z0-9_\-]{12,}")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # what a setting's name looks like: printed in errors, other keys are not
 TYPE_WORDS = {"str": "a string", "int": "an integer", "number": "a number", "bool": "true or false", "list[str]": "a list of strings",
               "path": "a file path (a string)", "env-var": "an environment variable's name (a string)"}
@@ -242,7 +242,7 @@ def _line(text: str | None, path: str) -> str:
 
 
 def _check_value(key: Key, value, path: str, fail, source: str, text: str | None) -> None:
-    if isinstance(value, str) and SECRET.match(value):
+    if isinstance(value, str) and SECRET.search(value):  # anywhere: a key in a URL's query too
         fail(path, "holds what looks like an API key or token (the value is not shown): keys belong in an environment "
                    "variable, whose name goes in stage2_data.api_key_env")
     if value is None:
