@@ -155,3 +155,12 @@ def test_paper_training_arguments_from_the_notebooks_folder_load_in_deepspeed(mo
         assert ds.is_zero3() and ds.config["train_micro_batch_size_per_gpu"] == cfg[name]["batch_size"]
         assert ds.config["gradient_accumulation_steps"] == cfg[name]["gradient_accumulation"]
         assert ds.config["train_batch_size"] == ta.world_size * cfg[name]["batch_size"] * cfg[name]["gradient_accumulation"]
+
+
+def test_the_paper_profiles_gpu_extras_are_pinned_apart():
+    pins = dict(l.split("==") for l in (ROOT / "requirements-paper.txt").read_text().splitlines() if l and not l.startswith("#"))
+    assert set(pins) == {"deepspeed", "vllm"} and all(re.fullmatch(r"\d+(\.\d+)+", v) for v in pins.values())
+    paper = config.load_config("paper")  # what needs them
+    assert paper["stage1"]["deepspeed"] and paper["stage2"]["deepspeed"] and paper["stage2"]["inference"]["backend"] == "vllm"
+    base = (ROOT / "requirements.txt").read_text()
+    assert "deepspeed" not in base and "vllm" not in base  # the CPU kit installs neither
