@@ -2,6 +2,7 @@
 loopback server, a distinctive key in an environment variable, and every file the run wrote is scanned for it."""
 import base64
 import gzip
+import json
 import logging
 
 import papermill
@@ -44,6 +45,8 @@ def test_notebook_03_with_an_openai_endpoint_writes_the_key_nowhere(tmp_path, mo
     assert server.auth == {f"Bearer {KEY}"} and len(server.requests) == cfg["stage2_data"]["windows"]
     summary = yaml.safe_load((tmp_path / "artifacts" / "smoke" / "stage2_data" / "summary.json").read_text())
     assert summary["generator"] == "openai:scan-model" and summary["ledger"] == {"ok": 11, "no completion (API error)": 1}
+    recorded = json.loads((tmp_path / "results" / "smoke" / "nq" / "bm25.json").read_text())["provenance"]["config"]
+    assert recorded["stage2_data"]["api_key_env"] == "DEAR_SCAN_KEY"  # the variable's name, as configured
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.parent != tmp_path / "configs"]
     assert {p.relative_to(tmp_path).parts[0] for p in written} == {"outputs", "results", "artifacts"}  # no figures here
     assert len(written) > 20
