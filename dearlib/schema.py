@@ -242,7 +242,7 @@ def _line(text: str | None, path: str) -> str:
 
 
 def _check_value(key: Key, value, path: str, fail, source: str, text: str | None) -> None:
-    if isinstance(value, str) and SECRET.search(value):  # anywhere: a key in a URL's query too
+    if any(isinstance(v, str) and SECRET.search(v) for v in (value if isinstance(value, list) else [value])):  # a key in a URL too
         fail(path, "holds what looks like an API key or token (the value is not shown): keys belong in an environment "
                    "variable, whose name goes in stage2_data.api_key_env")
     if value is None:
