@@ -1,29 +1,65 @@
-"""Load a profile's configuration (`configs/<profile>.yaml`) as plain data, and hash it for provenance.
+"""Load a profile's configuration (`configs/<profile>.yaml`) as plain data, checked against its schema, and hash it.
 
-A profile is one YAML file with a comment on each value. Nothing here interprets the values: each notebook
-reads the section it needs. The hash is over the canonical JSON of the whole file, so any change of any value
-marks results computed under the old configuration.
+A profile is one YAML file with a comment on each value. `load_config` checks it against `dearlib.schema` before
+any work (unknown keys, types, required keys, secrets), and `override` applies and checks a notebook's overrides
+the same way. Nothing here interprets the values: each notebook reads the section it needs; `repo_path` resolves a
+path-valued setting (the DeepSpeed file) against the repository root, whatever the working directory. The hash is
+over the canonical JSON of the whole file, so any change of any value marks results computed under the old
+configuration. ``DEAR_CONFIG_DIR`` points at another folder of profiles (a test's, a user's own copies).
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import yaml
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+from . import schema
+
+ROOT = schema.ROOT
+CONFIG_DIR = ROOT / "configs"
 PROFILES = ("smoke", "mini", "paper")
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("DEAR_CONFIG_DIR") or CONFIG_DIR)
 
 
 def load_config(profile: str) -> dict:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
-    path = CONFIG_DIR / f"{profile}.yaml"
-    cfg = yaml.safe_load(path.read_text())
-    if cfg.get("profile") != profile:
-        raise ValueError(f"{path}: its 'profile' value is {cfg.get('profile')!r}, expected {profile!r}")
+    path = config_dir() / f"{profile}.yaml"
+    text = path.read_text()
+    cfg = yaml.safe_load(text)
+    schema.check(cfg, str(path), text)
+    if cfg["profile"] != profile:
+        raise schema.ConfigError(f"{path}: its 'profile' value is {cfg['profile']!r}, expected {profile!r}")
     return cfg
+
+
+def override(cfg: dict, section: str, overrides: dict, source: str) -> dict:
+    """Apply `overrides` (a notebook parameter, e.g. ``sft_overrides``) to `cfg[section]`, checked by the schema as
+    the file is: nothing changes unless all fit. A nested section is merged key by key. Returns `cfg`."""
+    if not isinstance(overrides, dict):
+        raise schema.ConfigError(f"{source}: must be a mapping of {section} settings, found {schema.type_name(overrides)}")
+    merged = _merge(copy.deepcopy(cfg[section]), overrides)
+    schema.check(merged, f"{source} (over {section} of profile {cfg.get('profile')})", None, schema.SCHEMA[section].type, f"{section}.")
+    cfg[section] = merged
+    return cfg
+
+
+def _merge(base: dict, new: dict) -> dict:
+    for k, v in new.items():
+        base[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else copy.deepcopy(v)
+    return base
+
+
+def repo_path(value: str | None) -> str | None:
+    """A path-valued setting as an absolute path: relative ones are read from the repository root."""
+    return None if value is None else str(ROOT / value)
 
 
 def config_hash(cfg: dict) -> str:

@@ -143,7 +143,8 @@ class MissingAPIKey(RuntimeError):
 class OpenAIChatGenerator:
     """An OpenAI-compatible chat endpoint; completions are cached in JSONL by window id, so a rerun resumes.
 
-    The key is read from the environment variable named `api_key_env` and never written anywhere.
+    The key is read from the environment variable named `api_key_env` (a name, checked as one) and never written
+    anywhere: not in the cache, not in an error (an error that echoes it has it replaced).
     """
 
     synthetic = False
@@ -151,6 +152,11 @@ class OpenAIChatGenerator:
     def __init__(self, model: str, cache_path: str | Path, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                  max_concurrency: int = 4, max_retries: int = 5, timeout: float = 120.0, temperature: float = 0.0,
                  max_words: int = 300, max_tokens: int = 2048):
+        from .schema import ENV_VAR
+
+        if not isinstance(api_key_env, str) or not ENV_VAR.fullmatch(api_key_env):
+            raise ValueError("api_key_env must name an environment variable (capital letters, digits and underscores, e.g. "
+                             "OPENAI_API_KEY); the value given is not one and is not shown, in case it is the key itself")
         key = os.environ.get(api_key_env)
         if not key:
             raise MissingAPIKey(f"set the environment variable {api_key_env} to the API key of {base_url or 'the OpenAI API'} "
@@ -182,7 +188,8 @@ class OpenAIChatGenerator:
                                                     temperature=self.temperature, max_tokens=self.max_tokens)
             text = r.choices[0].message.content or ""
         except Exception as e:  # after the client's own retries: counted, not fatal, and not cached
-            self.errors[w.wid] = f"{type(e).__name__}: {e}"
+            # an endpoint or proxy may echo the request's headers in its error: the key never leaves in a message
+            self.errors[w.wid] = f"{type(e).__name__}: {e}".replace(self.client.api_key, "<API key>")
             return None
         with self._lock, open(self.cache_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"id": w.wid, "completion": text}, ensure_ascii=False) + "\n")

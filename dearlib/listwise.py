@@ -125,11 +125,21 @@ class _RankingComplete:
         import torch
 
         texts = self.tok.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
-        done = []
-        for text, n in zip(texts, self.n):
-            ids = _ID.findall(answer_part(text))
-            done.append(len(set(ids)) >= n or len(ids) >= n + 2)
-        return torch.tensor(done, device=input_ids.device)
+        return torch.tensor([ranking_complete(t, n) for t, n in zip(texts, self.n)], device=input_ids.device)
+
+
+def ranking_complete(text: str, n: int) -> bool:
+    """The stop rule: the answer after the reasoning names n distinct identifiers, or n + 2 in all."""
+    ids = _ID.findall(answer_part(text))
+    return len(set(ids)) >= n or len(ids) >= n + 2
+
+
+def cut_at_ranking(text: str, n: int) -> str:
+    """`text` up to the identifier where `ranking_complete` first holds (all of it when it never does)."""
+    for m in _ID.finditer(text):
+        if ranking_complete(text[:m.end()], n):
+            return text[:m.end()]
+    return text
 
 
 class VLLMBackend:
@@ -152,11 +162,15 @@ class VLLMBackend:
         self.context = max_model_len
 
     def count(self, messages: list[dict]) -> int:
-        return len(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
+        return len(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
 
     def generate(self, prompts: list[list[dict]], n_ids: list[int] | None = None) -> list[str]:
+        """Completions of `prompts`; with `n_ids`, each ends where its answer names its window's n identifiers (or
+        n + 2), as `TransformersBackend`'s. vLLM's offline API takes no per-request stopping rule, so the tokens a
+        model writes past its ranking (at most max_new_tokens) are generated and dropped, not spared."""
         outs = self.llm.chat(prompts, self.params, lora_request=self.lora, use_tqdm=False)
-        return [o.outputs[0].text for o in outs]
+        texts = [o.outputs[0].text for o in outs]
+        return [cut_at_ranking(t, n) for t, n in zip(texts, n_ids)] if n_ids else texts
 
 
 def make_backend(model: str, backend: str = "transformers", max_new_tokens: int = 1024, temperature: float = 0.0,

@@ -322,6 +322,8 @@ def train(model, encoder: PairEncoder, groups: list[Group], cfg: dict, output_di
 
 def training_arguments(cfg: dict, output_dir: Path, seed: int, max_steps: int | None) -> dict:
     """The Trainer settings both stages share, from a profile's `stage1` or `stage2` section."""
+    from .config import repo_path
+
     cpu = not torch.cuda.is_available()
     return dict(
         output_dir=str(output_dir),
@@ -340,7 +342,7 @@ def training_arguments(cfg: dict, output_dir: Path, seed: int, max_steps: int | 
         use_cpu=cpu,
         dataloader_num_workers=0,
         report_to=[],
-        deepspeed=cfg.get("deepspeed") if not cpu else None,
+        deepspeed=repo_path(cfg.get("deepspeed")) if not cpu else None,  # notebooks run in notebooks/: read from the root
         disable_tqdm=False,
     )
 

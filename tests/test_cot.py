@@ -61,12 +61,13 @@ class Server:
                 outer.requests.append(body)
                 outer.auth.add(self.headers.get("Authorization"))
                 status = outer.script.pop(0) if outer.script else 200
-                if status != 200:
-                    self.send_response(status)
+                if status != 200:  # "echo": a 400 whose message repeats the request's Authorization header
+                    message = f"bad request with {self.headers.get('Authorization')}" if status == "echo" else "try later"
+                    self.send_response(400 if status == "echo" else status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("retry-after-ms", "5")
                     self.end_headers()
-                    self.wfile.write(b'{"error": {"message": "try later", "type": "server_error"}}')
+                    self.wfile.write(json.dumps({"error": {"message": message, "type": "server_error"}}).encode())
                     return
                 n = len(re.findall(r"^\[\d+\]", body["messages"][1]["content"], re.M))
                 text = "<think>reasons</think>\n" + " > ".join(f"[{i}]" for i in range(n, 0, -1))
@@ -97,6 +98,22 @@ def test_missing_key_fails_before_any_request(server, monkeypatch, tmp_path):
     with pytest.raises(cot.MissingAPIKey, match="set the environment variable MY_LLM_KEY"):
         cot.OpenAIChatGenerator("gpt-4o", tmp_path / "c.jsonl", base_url=server.url, api_key_env="MY_LLM_KEY")
     assert server.requests == []
+
+
+@pytest.mark.parametrize("value", [KEY, "my key", "openai_api_key"])
+def test_api_key_env_that_is_no_variable_name_is_refused_without_printing_it(server, monkeypatch, tmp_path, value):
+    monkeypatch.setenv("MY_LLM_KEY", KEY)
+    with pytest.raises(ValueError, match="api_key_env must name an environment variable") as e:
+        cot.OpenAIChatGenerator("gpt-4o", tmp_path / "c.jsonl", base_url=server.url, api_key_env=value)
+    assert value not in str(e.value) and KEY not in str(e.value) and server.requests == []
+
+
+def test_an_error_that_echoes_the_key_is_recorded_without_it(server, monkeypatch, tmp_path):
+    monkeypatch.setenv("MY_LLM_KEY", KEY)
+    server.script = ["echo"]
+    g = cot.OpenAIChatGenerator("m", tmp_path / "c.jsonl", base_url=server.url, api_key_env="MY_LLM_KEY", max_concurrency=1)
+    assert g.generate([window(0)]) == [None]
+    assert "bad request with Bearer <API key>" in g.errors["w0"] and KEY not in g.errors["w0"]
 
 
 def test_retries_429_and_500_then_succeeds(server, monkeypatch, tmp_path):

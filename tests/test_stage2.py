@@ -282,6 +282,56 @@ def test_make_backend_by_name():
             listwise.make_backend("tiny-llama", "vllm")
 
 
+def test_vllm_backend_stops_where_the_transformers_rule_does(smoke, monkeypatch):
+    """A stand-in with vLLM's offline interface (LLM.chat -> RequestOutput-shaped objects, outputs[0].text), some
+    completions running on past a complete ranking, as a sampled model does."""
+    import types
+
+    from dearlib.permutation import parse
+
+    _, tok = smoke
+    completions = ["<think>[3] or [1]?</think>[3] > [1] > [2] > [3] > [1] and so on",  # runs on past the full ranking
+                   "[2] > [1] > [2] > [1] > [2] > [1] > [2] > [1]",  # a loop: cut at n + 2 identifiers
+                   "<think>[1] [2] [3] never closed",  # no answer yet: nothing to cut
+                   "[1] > [2]"]  # short: kept whole
+    calls = []
+
+    class LLM:
+        def __init__(self, model, enable_lora, max_model_len, seed):
+            calls.append(("init", model, enable_lora))
+
+        def get_tokenizer(self):
+            return tok
+
+        def chat(self, messages, sampling_params, lora_request=None, use_tqdm=True):
+            calls.append(("chat", len(messages), sampling_params.kw, lora_request))
+            return [types.SimpleNamespace(outputs=[types.SimpleNamespace(text=t)]) for t in completions[:len(messages)]]
+
+    vllm = types.ModuleType("vllm")
+    vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: types.SimpleNamespace(kw=kw)
+    request = types.ModuleType("vllm.lora.request")
+    request.LoRARequest = lambda *a: a
+    for name, mod in (("vllm", vllm), ("vllm.lora", types.ModuleType("vllm.lora")), ("vllm.lora.request", request)):
+        monkeypatch.setitem(sys.modules, name, mod)
+
+    backend = listwise.VLLMBackend("base", max_new_tokens=64, temperature=0.5, seed=1, lora_path="adapter")
+    prompt = [{"role": "user", "content": "rank [1] [2] [3]"}]
+    out = backend.generate([prompt] * 4, n_ids=[3] * 4)
+    assert out == ["<think>[3] or [1]?</think>[3] > [1] > [2]", "[2] > [1] > [2] > [1] > [2]", completions[2], completions[3]]
+    assert [parse(c, 3).outcome for c in completions[:2]] == ["repetition", "repetition"]  # uncut, as vLLM wrote them
+    assert parse(out[0], 3).outcome == "ok"  # cut: the ranking the model completed
+    assert backend.generate([prompt] * 4) == completions  # no n_ids: no rule
+    assert calls[1] == ("chat", 4, {"temperature": 0.5, "max_tokens": 64, "seed": 1}, ("stage2", 1, "adapter"))
+    # the same rule as transformers' stopping criterion, which ends generation where the cut is
+    stop = listwise._RankingComplete(tok, 0, [3])
+    for text, cut in zip(completions, out):
+        ids = tok(cut, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        assert stop(ids, None).item() == (cut != text or listwise.ranking_complete(text, 3))
+    # the prompt's length in tokens, as the chat template renders it
+    assert backend.count(prompt) == len(tok(tok.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False),
+                                            add_special_tokens=False)["input_ids"]) > 2
+
+
 def test_heldout_check_counts_against_the_examples_answers(smoke):
     cfg, tok = smoke
     held = examples(4)
