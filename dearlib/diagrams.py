@@ -4,7 +4,8 @@
 step (``retrieval.depth``, ``stage1.eval_depth``, ``stage2.inference.*``, ``stage2_data.*``); without one, generic
 labels (top k). `pipeline(cfg)` draws the boxes with matplotlib and returns the Figure; `mermaid(cfg)` writes the
 same boxes as a Mermaid flowchart (docs/pipeline.md, which GitHub renders). ``python -m dearlib.diagrams`` writes
-figures/pipeline.png for the mini profile and prints its Mermaid block.
+figures/pipeline.png for the mini profile (``--profile smoke``: figures/smoke/pipeline.png) and prints its Mermaid
+block.
 
 It reads only the config: no model, no data, no result file, and it measures nothing.
 """
@@ -133,10 +134,12 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description="Draw the DeAR pipeline of a profile (PNG) and print its Mermaid block.")
     ap.add_argument("--profile", default="mini")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "figures" / "pipeline.png"))
+    ap.add_argument("--out", help="the PNG (default: figures/pipeline.png for mini, figures/<profile>/pipeline.png else)")
     args = ap.parse_args(argv)
     cfg = load_config(args.profile)
-    print(save(pipeline(cfg), args.out))
+    figures = Path(__file__).resolve().parent.parent / "figures"
+    out = args.out or (figures / "pipeline.png" if args.profile == "mini" else figures / args.profile / "pipeline.png")
+    print(save(pipeline(cfg), out))
     print(mermaid(cfg), end="")
 
 
