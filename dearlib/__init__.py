@@ -12,6 +12,7 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `evaluation`: tables from result files only: nDCG, per-query wins/losses, paired tests, efficiency, flags;
 - `qa`: Top-k answer accuracy for open-domain QA (NQ);
 - `figures`: the paper's figures redrawn from result files (PNG, PDF);
+- `diagrams`: the pipeline picture (figures/pipeline.png) and its Mermaid twin (docs/pipeline.md), from a profile;
 - `config`: the profiles (configs/smoke.yaml, mini.yaml, paper.yaml), notebook overrides, paths from the repository root;
 - `schema`: every profile key with its type and meaning, checked on load (unknown keys, types, secrets);
 - `models`: where models come from (packaged MiniLM and SmolLM2, tiny random LLaMA, hub ids);

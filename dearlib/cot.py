@@ -14,6 +14,10 @@ API error after retries; the caller counts it):
   with bounded concurrency, the `openai` client's retry with back-off on 429/5xx, and a resumable JSONL cache.
 - `LocalGenerator`: a local chat model through `dearlib.listwise`'s backends (transformers, or vLLM when installed).
 
+`generator_from_config` builds the one a profile names (``stage2_data.generator``). `HAND_WRITTEN` is a complete
+example in the paper's reasoning format over a real window, written for this kit (not from the DeAR data), to set
+beside what the teacher-guided template writes for the same window.
+
 Validation is `dearlib.permutation`'s; export writes chat-messages JSONL (what Stage 2 trains on) and
 LLaMA-Factory `alpaca`/`sharegpt` files with their `dataset_info.json` entries.
 """
@@ -226,6 +230,104 @@ class LocalGenerator:
         for s in tqdm(range(0, len(windows), step), desc=self.name, disable=not progress):
             out += self.backend.generate([messages(w, self.max_words) for w in windows[s:s + step]])
         return out
+
+
+GENERATORS = ("teacher-guided", "openai", "local")
+
+
+def generator_from_config(D: dict, seed: int, out_dir: str | Path, source: str = "the config"):
+    """The generator named by ``stage2_data.generator`` (`D` is that section of a profile), built from its settings.
+
+    openai: ``model`` and, when given, ``base_url``, ``api_key_env``, ``max_concurrency``, ``max_retries``,
+    ``temperature``, ``max_tokens``; completions are cached in ``out_dir/completions.jsonl``. local: ``model`` and,
+    when given, ``backend``, ``max_new_tokens``, ``temperature``, ``batch_size``. Settings left out keep the
+    classes' defaults. `source` names the config file in error messages.
+    """
+    name = D.get("generator")
+    if name not in GENERATORS:
+        raise ValueError(f"{source}: stage2_data.generator is {name!r}; choose one of {', '.join(GENERATORS)}")
+    if name == "teacher-guided":
+        return TeacherGuidedGenerator()
+    if not D.get("model"):
+        raise ValueError(f"{source}: stage2_data.generator {name!r} needs stage2_data.model (a model name)")
+    def given(*keys):
+        return {k: D[k] for k in keys if k in D}
+
+    if name == "openai":
+        return OpenAIChatGenerator(D["model"], Path(out_dir) / "completions.jsonl", max_words=D["max_words"],
+                                   **given("base_url", "api_key_env", "max_concurrency", "max_retries", "temperature",
+                                           "max_tokens"))
+    from .listwise import make_backend  # here: listwise imports this module
+
+    backend = make_backend(D["model"], seed=seed, **given("backend", "max_new_tokens", "temperature", "batch_size"))
+    return LocalGenerator(backend, D["model"], D["max_words"])
+
+
+# ------------------------------------------------------------------------------------------------- a hand-written example
+
+
+@dataclass(frozen=True)
+class HandWritten:
+    """A completion in the paper's reasoning format over one real window, with the window's passages shortened."""
+
+    qid: str
+    query: str
+    docids: tuple[str, ...]  # the window's passages, in BM25 order (identifiers [1], [2], ...)
+    passages: tuple[str, ...]  # excerpts of them, cuts marked "..."
+    completion: str
+
+
+# Written for this kit, not from the DeAR data: the first window of notebook 03 on the mini profile (NQ question 0,
+# its BM25 top 10 from notebook 01), reasoned through the three steps of the prompt by a person reading the passages.
+HAND_WRITTEN = HandWritten(
+    qid="0",
+    query="who got the first nobel prize in physics",
+    docids=("nq-0", "nq-1900", "nq-2398", "nq-492", "nq-1800", "nq-329", "nq-1390", "nq-1253", "nq-70", "nq-2254"),
+    passages=(
+        "List of Nobel laureates in Physics The first Nobel Prize in Physics was awarded in 1901 to Wilhelm Conrad "
+        "Röntgen, of Germany, ...",
+        "Nobel Prize in Literature The Nobel Prize in Literature ... has been awarded annually, since 1901, to an "
+        "author from any country ...",
+        "Henry Moseley ... In 1906 he won the chemistry and physics prizes at Eton. ...",
+        "Jnanpith Award ... The first recipient of the award was the Malayalam writer G. Sankara Kurup who received "
+        "the award in 1965 ...",
+        "My Bucket's Got a Hole in It \"My Bucket's Got a Hole in It\" is a song widely attributed to Clarence Williams ...",
+        "Be Thankful for What You Got \"Be Thankful for What You Got\" is a soul song written and first performed by "
+        "William DeVaughn.",
+        "Papa's Got a Brand New Bag ... It won Brown his first Grammy Award, for Best Rhythm & Blues Recording.",
+        "Battle of the Sexes (film) ... a tennis tournament where the top prize for women is one-eighth of the men’s "
+        "prize ...",
+        "Melbourne Cup ... First prize was £1,790, the crowd was 80,000 and there were 30 starters. ...",
+        "America's Got Talent (season 1) The first season of America's Got Talent premiered on June 21, 2006 ... "
+        "This season's winner was Bianca Ryan.",
+    ),
+    completion=(
+        "<think>\n"
+        "(1) Requirements. The query asks for a person: the first winner of the Nobel Prize in Physics. A passage "
+        "should (a) be about the Nobel Prize in Physics, not another prize; (b) speak of its first award; "
+        "(c) name who received it.\n"
+        "(2) Passages that meet them. [1] meets (a), (b) and (c): \"The first Nobel Prize in Physics was awarded in "
+        "1901 to Wilhelm Conrad Röntgen\". [2] meets part of (a) and (b): the Nobel Prize and its first year, 1901, "
+        "but for literature, and it names no laureate. [3] speaks of physics prizes, but school prizes at Eton: (a) "
+        "in words only. [4] names the first recipient of an award, the Jnanpith Award: (b) and (c), for another "
+        "prize. [7] names a first Grammy Award: (b) and (c), weaker still. [10] names the winner of a first season, "
+        "[9] a first prize in a horse race, [8] a prize in tennis: each a loose link. [5] and [6] are songs that "
+        "share only the word \"got\": none.\n"
+        "(3) Ranking. [1] answers the query. Then the passages on the Nobel Prize or on physics prizes ([2], [3]), "
+        "then those naming the first recipient of another award ([4], [7]), then the loose links ([10], [9], [8]), "
+        "then the rest ([5], [6]).\n"
+        "</think>\n"
+        "[1] > [2] > [3] > [4] > [7] > [10] > [9] > [8] > [5] > [6]"
+    ),
+)
+
+
+def hand_written_window(pool: dict[str, Passage]) -> Window:
+    """The real window `HAND_WRITTEN` reasons over: its query and full passages, from NQ's gold-passage pool."""
+    missing = [d for d in HAND_WRITTEN.docids if d not in pool]
+    if missing:
+        raise KeyError(f"the NQ passage pool lacks {missing}, the passages of the hand-written example (dearlib.cot)")
+    return Window(f"nq-{HAND_WRITTEN.qid}", Query(HAND_WRITTEN.qid, HAND_WRITTEN.query), [pool[d] for d in HAND_WRITTEN.docids])
 
 
 # ------------------------------------------------------------------------------------------------- export
