@@ -12,6 +12,7 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `evaluation`: tables from result files only: nDCG, per-query wins/losses, paired tests, efficiency, flags;
 - `qa`: Top-k answer accuracy for open-domain QA (NQ);
 - `figures`: the paper's figures redrawn from result files (PNG, PDF);
+- `budget_curve`: the Stage-1 student against its training budget (scripts/stage1_budget.py's JSON), drawn;
 - `diagrams`: the pipeline picture (figures/pipeline.png) and its Mermaid twin (docs/pipeline.md), from a profile;
 - `config`: the profiles (configs/smoke.yaml, mini.yaml, paper.yaml), notebook overrides, paths from the repository root;
 - `schema`: every profile key with its type and meaning, checked on load (unknown keys, types, secrets);
@@ -20,7 +21,7 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `teacher`: the frozen Stage-1 teacher and its on-disk score cache;
 - `losses`: Stage-1 losses (CE, RankNet, ListNet, LambdaRank, KL distillation, DeAR's combination);
 - `stage1`: training groups from NQ and the distillation trainer (transformers Trainer / accelerate);
-- `rerank`: applying a pointwise scorer (student or teacher) to candidate lists;
+- `rerank`: applying a pointwise scorer (student or teacher) to candidate lists, and evaluating it (`evaluate_reranker`);
 - `answers`: DPR's answer-string match;
 - `permutation`: the one parser of listwise rankings ("[3] > [1] > ..."), with its ledger of outcomes;
 - `cot`: Stage-2 data: windows, the prompt, three generators (teacher-guided, OpenAI-compatible, transformers), export;

@@ -11,6 +11,7 @@ valid members (False marks padding when groups are ragged), and returns a scalar
 - `lambdarank`: RankNet pairs weighted by |delta nDCG| of swapping them (an ablation option).
 - `kl_distill`: T^2 * KL(softmax(teacher/T) || softmax(student/T)), Hinton's scaling so gradients keep their size.
 - `dear_loss`: DeAR's combination (1 - alpha) * main + alpha * kl_distill.
+- `toy_losses`, `soft_targets`: every loss, and the soft targets under the teacher scale and T, on one toy group.
 
 These functions do no model calls and no reduction across devices (the Trainer and accelerate do that).
 """
@@ -123,3 +124,42 @@ def dear_loss(student: torch.Tensor, teacher: torch.Tensor | None, loss: str = "
             labels[:, 0] = 1.0
         main = lambdarank(student, labels, mask)
     return (1 - alpha) * main + alpha * kl_distill(student, teacher, temperature, mask)
+
+
+# ------------------------------------------------------------------------------------------ a toy group to read
+TOY_COSINES = (0.62, 0.48, 0.35, 0.20)  # a positive and three negatives, cosines as a bi-encoder teacher gives them
+TOY_STUDENTS = {"agrees with the teacher": (3.0, 1.5, 0.0, -1.5), "reversed": (-1.5, 0.0, 1.5, 3.0),
+                "flat": (0.0, 0.0, 0.0, 0.0)}
+
+
+def toy_losses(teacher=None, students=None, alpha: float = 0.1, temperature: float = 2.0):
+    """Each loss of this module on one group (positive first), for each student score vector: a DataFrame.
+
+    `teacher` defaults to 20 x TOY_COSINES (mini's teacher scale), `students` to TOY_STUDENTS. The last two
+    columns are `dear_loss` with "ce+kl" and "ce+ranknet+kl" at the given alpha and T, as training computes them.
+    """
+    import pandas as pd
+
+    t = torch.tensor([teacher if teacher is not None else [20 * c for c in TOY_COSINES]], dtype=torch.float32)
+    rows = {}
+    for name, s in (students or TOY_STUDENTS).items():
+        s = torch.tensor([s], dtype=torch.float32)
+        rows[name] = {"softmax CE": softmax_ce(s), "RankNet (soft teacher targets)": ranknet(s, teacher=t),
+                      f"T^2 KL (T={temperature:g})": kl_distill(s, t, temperature), "ListNet": listnet(s, t),
+                      "ce+kl": dear_loss(s, t, "ce+kl", alpha, temperature),
+                      "ce+ranknet+kl": dear_loss(s, t, "ce+ranknet+kl", alpha, temperature)}
+    return pd.DataFrame({k: {m: v.item() for m, v in r.items()} for k, r in rows.items()}).T
+
+
+def soft_targets(cosines=TOY_COSINES, scale: float = 20.0, temperatures=(1.0, 2.0, 4.0)):
+    """softmax(teacher / T) over one group, for raw cosines and for `scale` x cosines: what KL asks the student to match."""
+    import pandas as pd
+
+    rows = {}
+    for label, factor in (("cosine", 1.0), (f"{scale:g} x cosine", scale)):
+        for T in temperatures:
+            p = F.softmax(torch.tensor(cosines, dtype=torch.float64) * factor / T, dim=-1)
+            rows[(label, f"T={T:g}")] = p.tolist()
+    cols = ["positive"] + [f"negative {i}" for i in range(1, len(cosines))]
+    index = pd.MultiIndex.from_tuples(rows, names=["teacher scores", "temperature"])
+    return pd.DataFrame(list(rows.values()), index=index, columns=cols)

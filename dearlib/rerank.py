@@ -2,17 +2,25 @@
 
 A *scorer* is anything with ``score_pairs(queries, passages, progress) -> list[float]``: `Scorer` wraps a
 sequence-classification model (batches sorted by length, so little padding, under inference mode), and the
-teachers of `dearlib.teacher` have the same method. `rerank` rescores the top `depth` of each list.
-It does not train (`dearlib.stage1`) and does not evaluate (`dearlib.metrics`).
+teachers of `dearlib.teacher` have the same method. `rerank` rescores the top `depth` of each list and stops
+at a non-finite score, naming the query. `evaluate_reranker` is the one evaluate-and-write step of notebooks 02
+and 06 and scripts/stage1_budget.py: rerank, score with `dearlib.metrics` (and `dearlib.qa` Top-k for NQ), write
+the result file. `side_by_side` shows one query's top passages under several rankings.
+It does not train (`dearlib.stage1`) and computes no measure itself (`dearlib.metrics`, `dearlib.qa`).
 """
 from __future__ import annotations
 
+import math
+import time
+
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from . import metrics, qa, results
+from .metrics import Evaluation
 from .pairs import PairEncoder
-from .records import Candidates
-
+from .records import Candidates, Qrels, to_run
 
 
 class Scorer:
@@ -47,6 +55,10 @@ def rerank(scorer, candidates: list[Candidates], depth: int, progress: bool = Tr
     out, at = [], 0
     for c in candidates:
         k = min(depth, len(c))
+        bad = [(p.docid, v) for p, v in zip(c.passages, scores[at:at + k]) if not math.isfinite(v)]
+        if bad:  # a NaN sorts arbitrarily: the ranking (and every metric after it) would be silently wrong
+            raise ValueError(f"query {c.query.qid}: the scorer {getattr(scorer, 'identity', type(scorer).__name__)!r} "
+                             f"gave non-finite scores {bad[:3]} (docid, score)")
         head = c.top(k).reranked(scores[at:at + k])
         at += k
         low = min(head.scores) if head.scores else 0.0
@@ -54,3 +66,59 @@ def rerank(scorer, candidates: list[Candidates], depth: int, progress: bool = Tr
         tail = [low - 1 - i for i in range(len(c) - k)]
         out.append(Candidates(c.query, head.passages + c.passages[k:], head.scores + tuple(tail)))
     return out
+
+
+def evaluate_reranker(system: str, reranker, candidates: list[Candidates], qrels: Qrels, min_rel: int, depth: int, *,
+                      results_dir=None, cfg: dict | None = None, dataset: str | None = None,
+                      answers: dict[str, tuple[str, ...]] | None = None, progress: bool = True,
+                      **provenance) -> tuple[Evaluation, float, list[Candidates]]:
+    """Rerank `candidates` (reranker None: keep their order), evaluate, and write the result file.
+
+    The measures are `metrics.measures_for(min_rel, depth)` against `qrels` cut to the queries of `candidates` (the
+    queries a profile kept); with `answers` ({qid: answer strings}, NQ) Top-1/5/20 are merged in. With
+    `results_dir`, writes results/<profile>/<dataset>/<system>.json (needs `cfg` and `dataset`) with the depth,
+    seconds per query and `provenance` in its provenance. Returns the Evaluation, seconds per query and the ranking.
+    """
+    started, t0 = results.now(), time.time()
+    ranked = rerank(reranker, candidates, depth, progress) if reranker is not None else candidates
+    seconds = (time.time() - t0) / len(ranked)
+    unjudged = [c.query.qid for c in ranked if c.query.qid not in qrels]
+    if unjudged:
+        raise ValueError(f"{system}: queries {unjudged[:10]} ({len(unjudged)} in all) have no judgements in the qrels")
+    ev = metrics.evaluate(to_run(ranked), {c.query.qid: qrels[c.query.qid] for c in ranked},
+                          metrics.measures_for(min_rel, depth))
+    if answers is not None:
+        ev = qa.merge(ev, qa.top_k(ranked, answers))
+    if results_dir is not None:
+        if cfg is None or dataset is None:
+            raise ValueError(f"{system}: writing a result file needs cfg and dataset")
+        results.write_result(results_dir, cfg, dataset, system, ev, started, depth=depth, seconds_per_query=seconds,
+                             **provenance)
+    return ev, seconds, ranked
+
+
+def first_query_with_grades(candidates: list[Candidates], qrels: Qrels, k: int = 10, min_grade: int = 2,
+                            at_least: int = 2) -> Candidates | None:
+    """The first query whose top `k` holds at least `at_least` passages judged `min_grade` or more (None: none does)."""
+    for c in candidates:
+        judged = qrels.get(c.query.qid, {})
+        if sum(judged.get(p.docid, 0) >= min_grade for p in c.passages[:k]) >= at_least:
+            return c
+    return None
+
+
+def side_by_side(rankings: dict[str, Candidates], qrels: Qrels, k: int = 10, width: int = 60) -> pd.DataFrame:
+    """One query's top `k` under each ranking ({name: its Candidates}), a column pair per ranking: passage, grade.
+
+    Grades come from `qrels` (None: not judged); passages are cut to `width` characters.
+    """
+    qids = {c.query.qid for c in rankings.values()}
+    if len(qids) != 1:
+        raise ValueError(f"side_by_side shows one query; the rankings hold {sorted(qids)}")
+    judged = qrels.get(qids.pop(), {})
+    cols = {}
+    for name, c in rankings.items():
+        top = list(c.passages[:k]) + [None] * (k - min(k, len(c)))
+        cols[(name, "passage")] = [f"{p.docid}: {p.text[:width]}" if p else "" for p in top]
+        cols[(name, "grade")] = [judged.get(p.docid) if p else None for p in top]
+    return pd.DataFrame(cols, index=pd.RangeIndex(1, k + 1, name="rank"))

@@ -24,11 +24,10 @@ from pathlib import Path
 
 import torch
 
-from dearlib import atomic, data, metrics, models, qa, results, stage1
+from dearlib import atomic, data, models, results, stage1
 from dearlib.config import config_hash, load_config
 from dearlib.pairs import PairEncoder
-from dearlib.records import to_run
-from dearlib.rerank import Scorer, rerank
+from dearlib.rerank import Scorer, evaluate_reranker
 from dearlib.teacher import ScoreCache, from_config as teacher_from_config
 
 SETS = ("dl19", "dl20", "noveleval")
@@ -36,23 +35,16 @@ SETS = ("dl19", "dl20", "noveleval")
 
 def ndcg(reranker, evalsets: dict, depth: int) -> dict[str, dict[str, float]]:
     """nDCG@1/5/10 x 100 of `reranker` (None: BM25's order) over each set's BM25 top `depth`."""
-    out = {}
-    for name, ds in evalsets.items():
-        ranked = rerank(reranker, ds.candidates, depth) if reranker is not None else ds.candidates
-        qrels = {c.query.qid: ds.qrels[c.query.qid] for c in ranked}  # the queries notebook 01 kept (a slice in smoke)
-        ev = metrics.evaluate(to_run(ranked), qrels, metrics.measures_for(ds.min_rel, depth))
-        out[name] = {k: v for k, v in ev.as_percent().items() if k.startswith("nDCG@")}
-    return out
+    return {name: evaluate_reranker("budget", reranker, ds.candidates, ds.qrels, ds.min_rel, depth)[0].as_percent()
+            for name, ds in evalsets.items()}
 
 
 def nq_heldout(reranker, nq: list, heldout: list, depth: int) -> dict[str, dict[str, float]]:
     """The training domain: nDCG@10 (gold passage relevant) and Top-1/5 x 100 over the held-out NQ questions."""
     ids = {e.query.qid for e in heldout}
-    cands = [c for c in nq if c.query.qid in ids]
-    ranked = rerank(reranker, cands, depth) if reranker is not None else cands
-    gold = {e.query.qid: {e.gold_docid: 1} for e in heldout}
-    ev = qa.merge(metrics.evaluate(to_run(ranked), gold, metrics.measures_for(1, depth)),
-                  qa.top_k(ranked, {e.query.qid: e.answers for e in heldout}, ks=(1, 5)))
+    ev, _, _ = evaluate_reranker("budget", reranker, [c for c in nq if c.query.qid in ids],
+                                 {e.query.qid: {e.gold_docid: 1} for e in heldout}, 1, depth,
+                                 answers={e.query.qid: e.answers for e in heldout})
     return {"nq": ev.as_percent(("nDCG@10", "Top-1", "Top-5"))}
 
 

@@ -1,6 +1,7 @@
 """Stage-1 losses against hand-computed values and the properties the method relies on."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -94,3 +95,41 @@ def test_pair_masks_follow_the_scores_device():
     student = torch.zeros(2, 3, device="meta")
     mask = torch.ones(2, 3, dtype=torch.bool, device="meta")
     assert losses.ranknet(student, teacher=torch.zeros(2, 3, device="meta"), mask=mask).device.type == "meta"
+
+
+def _softmax(x):
+    e = np.exp(np.asarray(x, dtype=float) - np.max(x))
+    return e / e.sum()
+
+
+def test_toy_losses_match_hand_computed_values():
+    t = 20 * np.array(losses.TOY_COSINES)
+    students = {"s": [3.0, 1.5, 0.0, -1.5], "flat": [0.0, 0.0, 0.0, 0.0]}
+    table = losses.toy_losses(students=students, alpha=0.1, temperature=2.0)
+    for name, s in students.items():
+        s = np.array(s)
+        ce = -np.log(_softmax(s)[0])
+        sig = lambda x: 1 / (1 + np.exp(-x))
+        pairs = [(i, j) for i in range(4) for j in range(4) if i != j]  # all ordered pairs, soft targets
+        rn = np.mean([-(sig(t[i] - t[j]) * np.log(sig(s[i] - s[j])) + (1 - sig(t[i] - t[j])) * np.log(1 - sig(s[i] - s[j])))
+                      for i, j in pairs])
+        pt, ps = _softmax(t / 2), _softmax(s / 2)
+        kl = 4 * np.sum(pt * np.log(pt / ps))
+        listnet = -np.sum(_softmax(t) * np.log(_softmax(s)))
+        row = table.loc[name]
+        assert row["softmax CE"] == pytest.approx(ce, rel=1e-5)
+        assert row["RankNet (soft teacher targets)"] == pytest.approx(rn, rel=1e-5)
+        assert row["T^2 KL (T=2)"] == pytest.approx(kl, rel=1e-4)
+        assert row["ListNet"] == pytest.approx(listnet, rel=1e-5)
+        assert row["ce+kl"] == pytest.approx(0.9 * ce + 0.1 * kl, rel=1e-4)
+        assert row["ce+ranknet+kl"] == pytest.approx(0.45 * ce + 0.45 * rn + 0.1 * kl, rel=1e-4)
+    assert table.loc["flat", "softmax CE"] == pytest.approx(math.log(4), rel=1e-6)  # a flat group: 1 in 4
+
+
+def test_soft_targets_follow_the_scale_and_the_temperature():
+    table = losses.soft_targets((0.5, 0.25, 0.0), scale=20.0, temperatures=(1.0, 4.0))
+    assert list(table.columns) == ["positive", "negative 1", "negative 2"]
+    e = [math.exp(x) for x in (0.5, 0.25, 0.0)]
+    assert list(table.loc[("cosine", "T=1")]) == pytest.approx([v / sum(e) for v in e])
+    e = [math.exp(20 * x / 4) for x in (0.5, 0.25, 0.0)]  # 20 x cosine at T = 4: exp(2.5), exp(1.25), exp(0)
+    assert list(table.loc[("20 x cosine", "T=4")]) == pytest.approx([v / sum(e) for v in e])
