@@ -22,7 +22,6 @@ import re
 
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from .listwise import ListwiseReranker, sliding_windows
 from .permutation import parse, ranking_text
@@ -155,7 +154,7 @@ def draw_windows(settings: dict[str, tuple[int, int, int]]) -> Figure:
         ax.set_xticks(range(1, len(spans) + 1))
         ax.set_xlim(0.4, max(len(spans), 2) + 0.6)
         ax.set_ylim(rank_end + 0.5, 0.5)  # rank 1 at the top
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_yticks(sorted({r for s, e in spans for r in (s + 1, e)}))  # the windows' first and last ranks
         ax.set_xlabel("window, in the order processed")
         ax.set_ylabel("rank")
         ax.set_title(f"{label}: top {rank_end}, window {window}, step {step}", fontsize=9)
@@ -174,7 +173,7 @@ def draw_walk(table: pd.DataFrame) -> Figure:
     for col in table.columns[2:]:
         ax.plot(table["window"], table[col], marker="o", label=col)
     ax.set_ylim(a["rank_end"] + 0.5, 0.5)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_yticks([1, *range(5, a["rank_end"] + 1, 5)])
     ax.set_xticks(table["window"], ["before"] + [f"{k}\n{r}" for k, r in zip(table["window"][1:], table["ranks"][1:])])
     ax.set_xlabel("after window (ranks it covered, grey)")
     ax.set_ylabel("rank")
