@@ -25,6 +25,9 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `answers`: DPR's answer-string match;
 - `permutation`: the one parser of listwise rankings ("[3] > [1] > ..."), with its ledger of outcomes;
 - `cot`: Stage-2 data: windows, the prompt, three generators (teacher-guided, OpenAI-compatible, transformers), export;
+- `listwise`: Stage-2 inference: the sliding window, the backends, the BM25 -> Stage 1 -> Stage 2 cascade;
+- `window_walk`: the sliding windows drawn, and one query walked through the real loop by a qrels oracle;
+- `cascade_eval`: the cascade evaluated on every set in one call (runs, metrics, result files, parse ledger);
 - `offline`: one clear message when something needs the network;
 - `dryrun`: the paper's architectures with empty weights: parameter counts and memory estimates.
 """

@@ -13,7 +13,8 @@ next window depends on the previous one. With `constrained`, `TransformersBacken
 `dearlib.constrained`'s grammar; `tally` counts each answer (its outcome, what the grammar did, whether the model
 kept its input order) for the reranker and for `heldout_check`, the model on held-out Stage-2 windows.
 
-It does not train (`dearlib.stage2`) and does not evaluate (`dearlib.metrics`).
+It does not train (`dearlib.stage2`) and does not evaluate (`dearlib.metrics`; the cascade's evaluation:
+`dearlib.cascade_eval`).
 """
 from __future__ import annotations
 
