@@ -1,10 +1,11 @@
 """The authors' released checkpoints, loaded for the kit's own evaluation code (no training).
 
-A user with a GPU and hub access reproduces the reported numbers with notebook 08, which takes the checkpoints
-of the profile's `released` section (or its `released_student` / `released_listwise` parameters) and evaluates them as systems
-``dear-p-released`` (Stage 1) and ``dear-l-released`` (the cascade) through the code of notebooks 02 and 04. A checkpoint is either a full model or a peft LoRA adapter; an adapter's folder names its
-base (``base_model_name_or_path``), which is loaded first and the adapter merged into it. A local folder works the
-same way as a hub id (the tests use one). Offline, a hub id stops with one message naming what is needed.
+A user with a GPU and hub access reproduces the reported numbers with notebook 08, which takes the checkpoints of
+the profile's `released` section (or its `released_student` / `released_listwise` parameters) and evaluates them as
+systems ``dear-p-released`` (Stage 1) and ``dear-l-released`` (the cascade) through the code of notebooks 02 and
+04. A checkpoint is either a full model or a peft LoRA adapter; an adapter's folder names its base
+(``base_model_name_or_path``), which is loaded first and the adapter merged into it. A local folder works the same
+way as a hub id (the tests use one). Offline, a hub id stops with one message naming what is needed.
 It does not train and does not evaluate.
 """
 from __future__ import annotations
