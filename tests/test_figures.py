@@ -184,7 +184,7 @@ def test_ci_bars_draw_the_bootstrap_interval_of_each_result(per_query_res):
             (lo, hi), se = reference_ci([100 * v for v in values])
             assert container.patches[i].get_height() == pytest.approx(100 * sum(values) / len(values))
             got = drawn_intervals(container)[i]
-            assert got[0] == pytest.approx(lo, abs=0.15 * 100 * se) and got[1] == pytest.approx(hi, abs=0.15 * 100 * se)
+            assert got[0] == pytest.approx(lo, abs=0.15 * se) and got[1] == pytest.approx(hi, abs=0.15 * se)
             seen += 1
         assert seen == 4
         paper = [c for label, c in bars.items() if "(paper)" in label]
@@ -209,7 +209,7 @@ def test_differences_panel_draws_each_query_and_the_interval_of_the_mean(per_que
     mean_line = bars["dl19/dear-p"].lines[0]
     assert mean_line.get_ydata()[0] == pytest.approx(100 * sum(STEP_DL19) / len(STEP_DL19))
     (dlo, dhi), = drawn_intervals(bars["dl19/dear-p"])
-    assert dlo == pytest.approx(lo, abs=0.15 * 100 * se) and dhi == pytest.approx(hi, abs=0.15 * 100 * se)
+    assert dlo == pytest.approx(lo, abs=0.15 * se) and dhi == pytest.approx(hi, abs=0.15 * se)
     assert "dl19/dear-l.json is missing: notebook 04" in "\n".join(panel.messages)
     assert sum("dl19/bm25.json" in m for m in panel.messages) == 0
 
