@@ -14,9 +14,10 @@ Uncertainty (the sets have 21 to 54 queries, so a mean alone says little): our b
 bootstrap interval over queries (`bootstrap_ci`: scipy.stats.bootstrap, queries resampled with replacement, a fixed
 seed); `panel_ci_bars` draws them for any datasets and systems, and panel (b) uses them. `panel_differences` shows
 the per-query differences of each reranker against BM25 as a distribution with the mean difference and its
-interval; `panel_wins_losses` draws the wins / ties / losses of `evaluation.comparisons` as stacked bars.
-The published figures have no per-query values, so they get no interval. This module computes no ranking
-measure (it reads the per-query values the result files hold) and runs no model.
+interval (`mean_intervals` gives them as a table); `panel_wins_losses` draws the wins / ties / losses of
+`evaluation.comparisons` as stacked bars. The published figures have no per-query values, so they get no
+interval. This module computes no ranking measure (it reads the per-query values the result files hold) and
+runs no model.
 """
 from __future__ import annotations
 
@@ -405,6 +406,17 @@ def differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", "dear-
     return pd.DataFrame(rows, columns=["dataset", "system", "query", "difference"])
 
 
+def mean_intervals(diffs: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, system) of a `differences` table: the queries, the mean difference and its 95% bootstrap
+    interval, and whether the interval holds zero (these queries then leave the sign of the mean open)."""
+    rows = []
+    for (d, s), g in diffs.groupby(["dataset", "system"], sort=False):
+        lo, hi = bootstrap_ci(g["difference"])
+        rows.append({"dataset": d, "system": s, "queries": len(g), "mean": g["difference"].mean(), "ci_low": lo,
+                     "ci_high": hi, "holds zero": bool(lo <= 0 <= hi) if math.isfinite(lo) else None})
+    return pd.DataFrame(rows, columns=["dataset", "system", "queries", "mean", "ci_low", "ci_high", "holds zero"])
+
+
 def panel_differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", "dear-p", "dear-l"),
                       baseline: str = "bm25", measure: str = "nDCG@10") -> Panel:
     """Per-query differences of each system against `baseline`, one subplot per dataset: every query a dot, a box
@@ -416,6 +428,7 @@ def panel_differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", 
     if df.empty:
         return _skip(panel, f"no dataset with both {baseline} and a reranker among " + ", ".join(datasets))
     shown = [d for d in datasets if d in set(df["dataset"])]
+    intervals = mean_intervals(df).set_index(["dataset", "system"])
     fig = _figure(3.2 * len(shown) + 1.2, 4.4)
     axes = fig.subplots(1, len(shown), squeeze=False, sharey=True)[0]
     flagged = False
@@ -430,9 +443,7 @@ def panel_differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", 
         sns.swarmplot(data=sub, x="system", y="difference", order=order, hue="system", palette=palette, size=3,
                       legend=False, ax=ax)  # a swarm, not a jittered strip: the same dots on every run
         for i, s in enumerate(order):
-            x = sub.loc[sub["system"] == s, "difference"]
-            lo, hi = bootstrap_ci(x)
-            mean = x.mean()
+            mean, lo, hi = intervals.loc[(d, s), ["mean", "ci_low", "ci_high"]]
             ax.errorbar([i + 0.33], [mean], yerr=[[max(0.0, mean - lo)], [max(0.0, hi - mean)]] if math.isfinite(lo) else None,
                         fmt="D", color="black", ms=4, capsize=3, lw=1, label=f"{d}/{s}")
         ax.axhline(0, color="#999999", lw=0.8, ls="--")
@@ -499,6 +510,16 @@ def publish(panel: Panel, out_dir: str | Path) -> list[Path]:
         print(m)
     paths = save(panel, out_dir)
     print(f"{panel.name}: " + (", ".join(str(p) for p in paths) if paths else "not drawn"))
+    return paths
+
+
+def show(panel: Panel, out_dir: str | Path) -> list[Path]:
+    """In a notebook: `publish` the panel, then display its PNG below the cell."""
+    from IPython.display import Image, display
+
+    paths = publish(panel, out_dir)
+    if paths:
+        display(Image(filename=str(paths[0])))
     return paths
 
 

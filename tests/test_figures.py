@@ -198,6 +198,10 @@ def test_differences_panel_draws_each_query_and_the_interval_of_the_mean(per_que
     diffs = figures.differences(per_query_res, ["dl19", "noveleval"])
     got = diffs[(diffs["dataset"] == "dl19") & (diffs["system"] == "dear-p")]["difference"].tolist()
     assert got == pytest.approx([100 * s for s in STEP_DL19])
+    row = figures.mean_intervals(diffs).set_index(["dataset", "system"]).loc[("dl19", "dear-p")]
+    (lo, hi), se = reference_ci([100 * s for s in STEP_DL19])
+    assert row["queries"] == 8 and row["mean"] == pytest.approx(3.75)  # 0.3 / 8, x 100
+    assert row["ci_low"] == pytest.approx(lo, abs=0.15 * se) and row["holds zero"] == (lo <= 0 <= hi)
     panel = figures.panel_differences(per_query_res, ["dl19", "noveleval"])
     assert panel.drawn and len(panel.fig.axes) == 2
     ax = panel.fig.axes[0]  # DL19: teacher and DeAR-P against BM25
