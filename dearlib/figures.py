@@ -492,6 +492,7 @@ def panel_wins_losses(coll: Collection, datasets=EVAL_SETS, pairs=COMPARISONS, m
         if r["dataset"] != nxt["dataset"]:
             ax.axhline(y - 0.5, color="#999999", lw=0.6)
     ax.set_xlim(0, max(r["n"] for r in rows) * 1.18)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"queries (wins: the first system's {measure} is higher)")
     ax.set_title(f"Per-query wins, ties and losses on {measure} ({coll.profile} profile); "
                  "p: Wilcoxon signed-rank, two-sided, uncorrected", fontsize=10)
@@ -513,14 +514,14 @@ def publish(panel: Panel, out_dir: str | Path) -> list[Path]:
     return paths
 
 
-def show(panel: Panel, out_dir: str | Path) -> list[Path]:
-    """In a notebook: `publish` the panel, then display its PNG below the cell."""
+def show(panel: Panel, out_dir: str | Path) -> None:
+    """In a notebook: `publish` the panel, then display its PNG below the cell (returns nothing, so the cell
+    prints no list of paths after the picture)."""
     from IPython.display import Image, display
 
     paths = publish(panel, out_dir)
     if paths:
         display(Image(filename=str(paths[0])))
-    return paths
 
 
 def save(panel: Panel, out_dir: str | Path, dpi: int = 150) -> list[Path]:
