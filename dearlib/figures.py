@@ -444,8 +444,8 @@ def panel_differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", 
                       legend=False, ax=ax)  # a swarm, not a jittered strip: the same dots on every run
         for i, s in enumerate(order):
             mean, lo, hi = intervals.loc[(d, s), ["mean", "ci_low", "ci_high"]]
-            ax.errorbar([i + 0.33], [mean], yerr=[[max(0.0, mean - lo)], [max(0.0, hi - mean)]] if math.isfinite(lo) else None,
-                        fmt="D", color="black", ms=4, capsize=3, lw=1, label=f"{d}/{s}")
+            yerr = [[max(0.0, mean - lo)], [max(0.0, hi - mean)]] if math.isfinite(lo) else None
+            ax.errorbar([i + 0.33], [mean], yerr=yerr, fmt="D", color="black", ms=4, capsize=3, lw=1, label=f"{d}/{s}")
         ax.axhline(0, color="#999999", lw=0.8, ls="--")
         ax.set_xticks(range(len(order)), [_label(coll, d, s, NAMES.get(s, s)) for s in order])
         flagged |= any(coll.flags(coll.get(d, s)) for s in order + [baseline])
@@ -485,9 +485,9 @@ def panel_wins_losses(coll: Collection, datasets=EVAL_SETS, pairs=COMPARISONS, m
     for y, r in zip(ys, rows):
         ax.annotate(f"p = {r['p_wilcoxon']:.2g}" if math.isfinite(r["p_wilcoxon"]) else "no test", (r["n"], y),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
-    ax.set_yticks(ys, [f"{NAMES.get(r['dataset'], r['dataset'])}: {_label(coll, r['dataset'], r['system'], NAMES.get(r['system'], r['system']))}"
-                       f" vs {_label(coll, r['dataset'], r['baseline'], NAMES.get(r['baseline'], r['baseline']))}" for r in rows],
-                  fontsize=8)
+    name = lambda d, s: _label(coll, d, s, NAMES.get(s, s))  # noqa: E731 (with a dagger when the file is flagged)
+    ax.set_yticks(ys, [f"{NAMES.get(r['dataset'], r['dataset'])}: {name(r['dataset'], r['system'])} vs "
+                       f"{name(r['dataset'], r['baseline'])}" for r in rows], fontsize=8)
     for y, (r, nxt) in zip(ys, zip(rows, rows[1:])):
         if r["dataset"] != nxt["dataset"]:
             ax.axhline(y - 0.5, color="#999999", lw=0.6)
