@@ -11,7 +11,7 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `report`: the experiment table, and every figure the paper reports (`reported.yaml`) against ours;
 - `evaluation`: tables from result files only: nDCG, per-query wins/losses, paired tests, efficiency, flags;
 - `qa`: Top-k answer accuracy for open-domain QA (NQ);
-- `figures`: the paper's figures redrawn from result files (PNG, PDF);
+- `figures`: the paper's figures redrawn from result files, and per-query figures with bootstrap intervals (PNG, PDF);
 - `budget_curve`: the Stage-1 student against its training budget (scripts/stage1_budget.py's JSON), drawn;
 - `diagrams`: the pipeline picture (figures/pipeline.png) and its Mermaid twin (docs/pipeline.md), from a profile;
 - `config`: the profiles (configs/smoke.yaml, mini.yaml, paper.yaml), notebook overrides, paths from the repository root;

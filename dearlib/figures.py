@@ -8,27 +8,42 @@ messages, never mixed in silently. `save` writes a panel as PNG and PDF, atomica
 
 Panels: (a) the efficiency trade-off on DL19 (time per query as bars, nDCG@10 as a line; the paper's points and
 ours), (b) nDCG@10 per dataset, (c) NovelEval nDCG@1/5/10, (d) the Stage-1 loss ablation, (e) training curves of
-both stages (``loss_curve.json``: a list of {"step", "loss", ...}). This module computes no metric and runs no model.
+both stages (``loss_curve.json``: a list of {"step", "loss", ...}).
+
+Uncertainty (the sets have 21 to 54 queries, so a mean alone says little): our bars carry a 95% percentile
+bootstrap interval over queries (`bootstrap_ci`: scipy.stats.bootstrap, queries resampled with replacement, a fixed
+seed); `panel_ci_bars` draws them for any datasets and systems, and panel (b) uses them. `panel_differences` shows
+the per-query differences of each reranker against BM25 as a distribution with the mean difference and its
+interval (`mean_intervals` gives them as a table); `panel_wins_losses` draws the wins / ties / losses of
+`evaluation.comparisons` as stacked bars. The published figures have no per-query values, so they get no
+interval. This module computes no ranking measure (it reads the per-query values the result files hold) and
+runs no model.
 """
 from __future__ import annotations
 
 import io
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from . import atomic
-from .evaluation import EVAL_SETS, SYSTEMS, Collection
+from .evaluation import COMPARISONS, EVAL_SETS, SYSTEMS, Collection, comparisons
 
 COLORS = {"bm25": "#7f7f7f", "teacher": "#1f77b4", "dear-p": "#ff7f0e", "dear-l": "#2ca02c"}
 NAMES = {"bm25": "BM25", "teacher": "teacher", "dear-p": "DeAR-P", "dear-l": "DeAR-L", "dl19": "DL19", "dl20": "DL20",
          "noveleval": "NovelEval", "nq": "NQ"}
 DAGGER = " †"
 STALE_NOTE = "† result file from another profile or an older config (see the notebook's messages)"
+CI_LEVEL, RESAMPLES, CI_SEED = 0.95, 10_000, 0
+CI_NOTE = (f"error bars: {CI_LEVEL:.0%} percentile bootstrap interval of the mean over queries "
+           f"(scipy.stats.bootstrap, {RESAMPLES:,} resamples, seed {CI_SEED})")
 
 
 @dataclass
@@ -49,11 +64,9 @@ def _figure(width: float, height: float) -> Figure:
 def _lookup(coll: Collection, panel: Panel, dataset: str, system: str) -> dict | None:
     """The result record, or None with a message naming the missing file; flags go into the messages too."""
     rec = coll.get(dataset, system)
-    if rec is None:
-        panel.messages.append(f"missing: {coll.missing(dataset, system)}")
-        return None
-    for f in coll.flags(rec):
-        panel.messages.append(f"flagged{DAGGER}: {dataset}/{system}.json {f}")
+    found = [f"missing: {coll.missing(dataset, system)}"] if rec is None else [
+        f"flagged{DAGGER}: {dataset}/{system}.json {f}" for f in coll.flags(rec)]
+    panel.messages.extend(m for m in found if m not in panel.messages)  # a baseline looked up per pair: said once
     return rec
 
 
@@ -145,33 +158,98 @@ def panel_efficiency(coll: Collection, reported: list[dict], dataset: str = "dl1
 # ------------------------------------------------------------------------------------------------- (b), (c)
 
 
-def _grouped_bars(ax, groups: list[str], series: list[tuple[str, dict, dict]], width: float) -> None:
-    """series: (label, {group: value}, style) drawn side by side per group; a missing value leaves a gap."""
+def bootstrap_ci(values, seed: int = CI_SEED) -> tuple[float, float]:
+    """The 95% percentile bootstrap interval of the mean of `values` (one value per query, resampled with
+    replacement, `RESAMPLES` times); (nan, nan) with fewer than two values, where resampling says nothing."""
+    from scipy import stats
+
+    x = np.asarray(list(values), dtype=float)
+    if len(x) < 2:
+        return math.nan, math.nan
+    ci = stats.bootstrap((x,), np.mean, confidence_level=CI_LEVEL, n_resamples=RESAMPLES, method="percentile",
+                         random_state=seed).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
+def per_query(rec: dict, measure: str = "nDCG@10") -> dict[str, float]:
+    """A result record's per-query values of one measure; a file without them is named, never read as empty."""
+    values = rec["per_query"].get(measure)
+    if not values:
+        raise ValueError(f"{rec.get('_path', rec['dataset'] + '/' + rec['system'] + '.json')}: no per-query {measure} values")
+    return values
+
+
+def _grouped_bars(ax, groups: list[str], series: list[tuple[str, dict, dict]], width: float,
+                  cis: dict[str, dict] | None = None) -> None:
+    """series: (label, {group: value}, style) drawn side by side per group; a missing value leaves a gap.
+    cis: {label: {group: (low, high)}}: an error bar from low to high on that bar (none where it is nan)."""
     n = len(series)
     for i, (label, values, style) in enumerate(series):
         xs = [g + (i - (n - 1) / 2) * width for g in range(len(groups)) if groups[g] in values]
-        ys = [values[groups[g]] for g in range(len(groups)) if groups[g] in values]
-        ax.bar(xs, ys, width, label=label, **style)
-        for x, y in zip(xs, ys):
-            ax.annotate(f"{y:.1f}", (x, y), ha="center", va="bottom", fontsize=6, rotation=90, xytext=(0, 2),
-                        textcoords="offset points", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+        keys = [groups[g] for g in range(len(groups)) if groups[g] in values]
+        ys = [values[k] for k in keys]
+        ci = [(cis or {}).get(label, {}).get(k, (math.nan, math.nan)) for k in keys]
+        yerr = None
+        if any(math.isfinite(lo) for lo, _ in ci):
+            yerr = np.array([[max(0.0, y - lo) for y, (lo, _) in zip(ys, ci)], [max(0.0, hi - y) for y, (_, hi) in zip(ys, ci)]])
+        ax.bar(xs, ys, width, label=label, yerr=yerr, capsize=2, error_kw={"lw": 0.8}, **style)
+        for x, y, (_, hi) in zip(xs, ys, ci):
+            ax.annotate(f"{y:.1f}", (x, hi if math.isfinite(hi) else y), ha="center", va="bottom", fontsize=6, rotation=90,
+                        xytext=(0, 2), textcoords="offset points",
+                        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
 
 
-def panel_ndcg_by_dataset(coll: Collection, reported: list[dict], datasets=EVAL_SETS) -> Panel:
-    """(b) nDCG@10 per dataset: ours (BM25, teacher, DeAR-P, DeAR-L) beside the paper's (hatched)."""
-    panel = Panel("b_ndcg10_per_dataset")
-    series, flagged, queries = [], False, {}
-    for s in SYSTEMS:
-        values = {}
+def _ours_with_ci(coll: Collection, panel: Panel, datasets, systems, measure: str):
+    """Our bars (x 100) with their bootstrap intervals: (series, cis, flagged, queries per dataset)."""
+    series, cis, flagged, queries = [], {}, False, {}
+    for s in systems:
+        values, ci = {}, {}
         for d in datasets:
             rec = _lookup(coll, panel, d, s)
             if rec is not None:
-                values[d] = 100 * rec["metrics"]["nDCG@10"]
+                pq = per_query(rec, measure)
+                values[d] = 100 * rec["metrics"][measure]
+                ci[d] = tuple(100 * v for v in bootstrap_ci(pq.values()))
                 flagged |= bool(coll.flags(rec))
-                queries.setdefault(d, len(rec["per_query"]["nDCG@10"]))
+                queries.setdefault(d, len(pq))
+                if len(pq) < 2:
+                    panel.messages.append(f"{d}/{s}.json: {len(pq)} query, no interval drawn")
         if values:
-            stale = any(coll.flags(coll.get(d, s)) for d in values)
-            series.append((f"{NAMES[s]} (ours){DAGGER if stale else ''}", values, {"color": COLORS[s]}))
+            label = f"{NAMES.get(s, s)} (ours){DAGGER if any(coll.flags(coll.get(d, s)) for d in values) else ''}"
+            series.append((label, values, {"color": COLORS.get(s)}))
+            cis[label] = ci
+    return series, cis, flagged, queries
+
+
+def _draw_bars(panel: Panel, coll: Collection, datasets, series, cis, flagged, queries, measure, title, note) -> Panel:
+    fig = _figure(9, 4.4)
+    ax = fig.add_subplot()
+    _grouped_bars(ax, list(datasets), series, width=0.8 / len(series), cis=cis)
+    ax.set_xticks(range(len(datasets)), [f"{NAMES.get(d, d)}\n({queries.get(d, 0)} queries here)" for d in datasets])
+    ax.set_ylabel(f"{measure} (x 100)")
+    ax.set_ylim(0, 105)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    _footnote(fig, flagged, note)
+    panel.fig = fig
+    return panel
+
+
+def panel_ci_bars(coll: Collection, datasets=EVAL_SETS, systems=SYSTEMS, measure: str = "nDCG@10") -> Panel:
+    """A measure per dataset and system (ours only), each bar with its 95% bootstrap interval over queries."""
+    panel = Panel(f"{measure.replace('@', '')}_ci_per_dataset".lower())
+    series, cis, flagged, queries = _ours_with_ci(coll, panel, datasets, systems, measure)
+    if not series:
+        return _skip(panel, "no result file of ours on " + ", ".join(datasets))
+    return _draw_bars(panel, coll, datasets, series, cis, flagged, queries, measure,
+                      f"{measure} per dataset with 95% intervals over queries ({coll.profile} profile)", CI_NOTE)
+
+
+def panel_ndcg_by_dataset(coll: Collection, reported: list[dict], datasets=EVAL_SETS) -> Panel:
+    """(b) nDCG@10 per dataset: ours (BM25, teacher, DeAR-P, DeAR-L, with bootstrap intervals) beside the paper's
+    (hatched, no interval: the paper gives no per-query values)."""
+    panel = Panel("b_ndcg10_per_dataset")
+    series, cis, flagged, queries = _ours_with_ci(coll, panel, datasets, SYSTEMS, "nDCG@10")
     if not series:
         return _skip(panel, "no result file of ours on " + ", ".join(datasets))
     for s, method in (("bm25", "BM25"), ("dear-p", "DeAR-P-8B"), ("dear-l", "DeAR-L-8B")):
@@ -182,17 +260,9 @@ def panel_ndcg_by_dataset(coll: Collection, reported: list[dict], datasets=EVAL_
                 values[d] = r["nDCG@10"]
         if values:
             series.append((f"{method} (paper)", values, {"color": "white", "edgecolor": COLORS[s], "hatch": "//"}))
-    fig = _figure(9, 4.4)
-    ax = fig.add_subplot()
-    _grouped_bars(ax, list(datasets), series, width=0.8 / len(series))
-    ax.set_xticks(range(len(datasets)), [f"{NAMES.get(d, d)}\n({queries.get(d, 0)} queries here)" for d in datasets])
-    ax.set_ylabel("nDCG@10 (x 100)")
-    ax.set_ylim(0, 105)
-    ax.set_title(f"nDCG@10 per dataset: this kit ({coll.profile} profile) and the paper", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    _footnote(fig, flagged)
-    panel.fig = fig
-    return panel
+    return _draw_bars(panel, coll, datasets, series, cis, flagged, queries, "nDCG@10",
+                      f"nDCG@10 per dataset: this kit ({coll.profile} profile) and the paper",
+                      CI_NOTE + ";\nthe paper's hatched bars have none: it publishes no per-query values")
 
 
 def panel_noveleval(coll: Collection, reported: list[dict], dataset: str = "noveleval") -> Panel:
@@ -312,6 +382,126 @@ def panel_training_curves(stages: dict[str, dict[str, tuple[Path, str]]], profil
     return panel
 
 
+# ------------------------------------------------------------------------------------------------- per query
+
+
+def differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", "dear-p", "dear-l"), baseline: str = "bm25",
+                measure: str = "nDCG@10", panel: Panel | None = None) -> pd.DataFrame:
+    """Per-query `system` minus `baseline` (x 100) on the query ids both files share, one row per (dataset, system,
+    query). A pair with a missing file is left out (and named in `panel`'s messages when one is given); two files
+    sharing no query id raise ValueError naming both, never a silent empty difference."""
+    panel = panel or Panel("differences")
+    rows = []
+    for d in datasets:
+        base = _lookup(coll, panel, d, baseline)
+        for s in systems:
+            rec = _lookup(coll, panel, d, s)
+            if rec is None or base is None:
+                continue
+            a, b = per_query(rec, measure), per_query(base, measure)
+            shared = sorted(set(a) & set(b))
+            if not shared:
+                raise ValueError(f"{rec['_path']} and {base['_path']} share no query id")
+            rows += [{"dataset": d, "system": s, "query": q, "difference": 100 * (a[q] - b[q])} for q in shared]
+    return pd.DataFrame(rows, columns=["dataset", "system", "query", "difference"])
+
+
+def mean_intervals(diffs: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, system) of a `differences` table: the queries, the mean difference and its 95% bootstrap
+    interval, and whether the interval holds zero (these queries then leave the sign of the mean open)."""
+    rows = []
+    for (d, s), g in diffs.groupby(["dataset", "system"], sort=False):
+        lo, hi = bootstrap_ci(g["difference"])
+        rows.append({"dataset": d, "system": s, "queries": len(g), "mean": g["difference"].mean(), "ci_low": lo,
+                     "ci_high": hi, "holds zero": bool(lo <= 0 <= hi) if math.isfinite(lo) else None})
+    return pd.DataFrame(rows, columns=["dataset", "system", "queries", "mean", "ci_low", "ci_high", "holds zero"])
+
+
+def panel_differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", "dear-p", "dear-l"),
+                      baseline: str = "bm25", measure: str = "nDCG@10") -> Panel:
+    """Per-query differences of each system against `baseline`, one subplot per dataset: every query a dot, a box
+    for the quartiles, and the mean difference (black diamond) with its 95% bootstrap interval."""
+    import seaborn as sns
+
+    panel = Panel(f"{measure.replace('@', '')}_per_query_vs_{baseline}".lower())
+    df = differences(coll, datasets, systems, baseline, measure, panel)
+    if df.empty:
+        return _skip(panel, f"no dataset with both {baseline} and a reranker among " + ", ".join(datasets))
+    shown = [d for d in datasets if d in set(df["dataset"])]
+    intervals = mean_intervals(df).set_index(["dataset", "system"])
+    fig = _figure(3.2 * len(shown) + 1.2, 4.4)
+    axes = fig.subplots(1, len(shown), squeeze=False, sharey=True)[0]
+    flagged = False
+    for ax, d in zip(axes, shown):
+        sub = df[df["dataset"] == d]
+        order = [s for s in systems if s in set(sub["system"])]
+        palette = {s: COLORS.get(s, "#444444") for s in order}
+        with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib's deprecated `vert`: not ours to mend
+            warnings.simplefilter("ignore", DeprecationWarning)
+            sns.boxplot(data=sub, x="system", y="difference", order=order, fill=False, color="#555555", width=0.5,
+                        showfliers=False, linewidth=0.8, ax=ax)
+        sns.swarmplot(data=sub, x="system", y="difference", order=order, hue="system", palette=palette, size=3,
+                      legend=False, ax=ax)  # a swarm, not a jittered strip: the same dots on every run
+        for i, s in enumerate(order):
+            mean, lo, hi = intervals.loc[(d, s), ["mean", "ci_low", "ci_high"]]
+            yerr = [[max(0.0, mean - lo)], [max(0.0, hi - mean)]] if math.isfinite(lo) else None
+            ax.errorbar([i + 0.33], [mean], yerr=yerr, fmt="D", color="black", ms=4, capsize=3, lw=1, label=f"{d}/{s}")
+        ax.axhline(0, color="#999999", lw=0.8, ls="--")
+        ax.set_xticks(range(len(order)), [_label(coll, d, s, NAMES.get(s, s)) for s in order])
+        flagged |= any(coll.flags(coll.get(d, s)) for s in order + [baseline])
+        ax.set_xlabel("")
+        ax.set_ylabel(f"{measure} minus {NAMES.get(baseline, baseline)}'s, per query (x 100)" if ax is axes[0] else "")
+        ax.set_title(f"{NAMES.get(d, d)} ({sub['query'].nunique()} queries)", fontsize=10)
+    fig.suptitle(f"Per-query {measure} against {NAMES.get(baseline, baseline)} ({coll.profile} profile): "
+                 "above the dashed line the reranker wins", fontsize=10)
+    _footnote(fig, flagged, "each dot one query; box: quartiles; black diamond: the mean difference, "
+              + CI_NOTE.replace("error bars", "its bar"))
+    panel.fig = fig
+    return panel
+
+
+def panel_wins_losses(coll: Collection, datasets=EVAL_SETS, pairs=COMPARISONS, measure: str = "nDCG@10") -> Panel:
+    """The wins / ties / losses of `evaluation.comparisons` (the table notebook 05 prints) as one stacked bar per
+    dataset and pair, with the Wilcoxon p-value beside it."""
+    panel = Panel(f"wins_ties_losses_{measure.replace('@', '')}".lower())
+    rows = []
+    for d in datasets:
+        for s in dict.fromkeys(x for pair in pairs for x in pair):  # name each missing file once, in order
+            _lookup(coll, panel, d, s)
+        table = comparisons(coll, d, pairs, measure)
+        if "wins" in table:
+            rows += table[table["wins"].notna()].to_dict("records")
+    if not rows:
+        return _skip(panel, "no pair of result files to compare on " + ", ".join(datasets))
+    fig = _figure(9, 0.32 * len(rows) + 1.6)
+    ax = fig.add_subplot()
+    ys = list(range(len(rows)))[::-1]  # the first pair on top
+    left = np.zeros(len(rows))
+    for key, color in (("wins", "#2ca02c"), ("ties", "#c7c7c7"), ("losses", "#d62728")):
+        width = np.array([r[key] for r in rows], dtype=float)
+        bars = ax.barh(ys, width, left=left, color=color, height=0.7, label=key)
+        ax.bar_label(bars, labels=[f"{int(w)}" if w else "" for w in width], label_type="center", fontsize=7)
+        left += width
+    for y, r in zip(ys, rows):
+        ax.annotate(f"p = {r['p_wilcoxon']:.2g}" if math.isfinite(r["p_wilcoxon"]) else "no test", (r["n"], y),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+    name = lambda d, s: _label(coll, d, s, NAMES.get(s, s))  # noqa: E731 (with a dagger when the file is flagged)
+    ax.set_yticks(ys, [f"{NAMES.get(r['dataset'], r['dataset'])}: {name(r['dataset'], r['system'])} vs "
+                       f"{name(r['dataset'], r['baseline'])}" for r in rows], fontsize=8)
+    for y, (r, nxt) in zip(ys, zip(rows, rows[1:])):
+        if r["dataset"] != nxt["dataset"]:
+            ax.axhline(y - 0.5, color="#999999", lw=0.6)
+    ax.set_xlim(0, max(r["n"] for r in rows) * 1.18)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(f"queries (wins: the first system's {measure} is higher)")
+    ax.set_title(f"Per-query wins, ties and losses on {measure} ({coll.profile} profile); "
+                 "p: Wilcoxon signed-rank, two-sided, uncorrected", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    _footnote(fig, any(DAGGER in t.get_text() for t in ax.get_yticklabels()))
+    panel.fig = fig
+    return panel
+
+
 # ------------------------------------------------------------------------------------------------- output
 
 
@@ -322,6 +512,16 @@ def publish(panel: Panel, out_dir: str | Path) -> list[Path]:
     paths = save(panel, out_dir)
     print(f"{panel.name}: " + (", ".join(str(p) for p in paths) if paths else "not drawn"))
     return paths
+
+
+def show(panel: Panel, out_dir: str | Path) -> None:
+    """In a notebook: `publish` the panel, then display its PNG below the cell (returns nothing, so the cell
+    prints no list of paths after the picture)."""
+    from IPython.display import Image, display
+
+    paths = publish(panel, out_dir)
+    if paths:
+        display(Image(filename=str(paths[0])))
 
 
 def save(panel: Panel, out_dir: str | Path, dpi: int = 150) -> list[Path]:

@@ -2,7 +2,9 @@
 import json
 import math
 
+import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
 
 from dearlib import config, evaluation, figures, metrics, report, results
 from dearlib.metrics import Evaluation
@@ -117,3 +119,131 @@ def test_training_curves_skip_missing_files(tmp_path):
     bad.write_text(json.dumps({"step": 1}))
     with pytest.raises(ValueError, match="not a loss curve"):
         figures.read_curve(bad)
+
+
+# ------------------------------------------------------------------------------------------------- uncertainty
+
+
+def ev_of(values: list[float]) -> Evaluation:
+    """A result with these per-query values (q0, q1, ...) for every nDCG cutoff, the metric their mean."""
+    per_query = {f"q{i}": v for i, v in enumerate(values)}
+    return Evaluation({m: sum(values) / len(values) for m in metrics.NDCG}, {m: dict(per_query) for m in metrics.NDCG})
+
+
+BM25_DL19 = [0.2, 0.5, 0.4, 0.9, 0.3, 0.6, 0.1, 0.7]
+STEP_DL19 = [0.1, 0.0, 0.3, -0.2, 0.0, 0.15, 0.05, -0.1]  # DeAR-P minus BM25: 4 wins, 2 ties, 2 losses
+TEACHER_DL19 = [0.3, 0.5, 0.8, 0.2, 0.35, 0.65, 0.6, 0.75]
+BM25_NOVEL, DEARP_NOVEL = [0.1, 0.9, 0.5, 0.3, 0.6], [0.4, 0.9, 0.2, 0.5, 0.6]  # 2 wins, 2 ties, 1 loss
+
+
+@pytest.fixture
+def per_query_res(tmp_path):
+    cfg = cfg_for()
+    for dataset, system, values in (("dl19", "bm25", BM25_DL19), ("dl19", "teacher", TEACHER_DL19),
+                                    ("dl19", "dear-p", [b + s for b, s in zip(BM25_DL19, STEP_DL19)]),
+                                    ("noveleval", "bm25", BM25_NOVEL), ("noveleval", "dear-p", DEARP_NOVEL)):
+        results.write_result(tmp_path, cfg, dataset, system, ev_of(values), results.now(), depth=10)
+    return evaluation.Collection.load(tmp_path, "smoke")
+
+
+def reference_ci(values, resamples=20_000, seed=123):
+    """An independent percentile bootstrap of the mean (numpy only, another seed and resample count)."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    means = x[np.random.default_rng(seed).integers(0, len(x), (resamples, len(x)))].mean(axis=1)
+    return np.percentile(means, [2.5, 97.5]), x.std(ddof=1) / len(x) ** 0.5
+
+
+def drawn_intervals(container):
+    """(low, high) of each error bar of a bar or errorbar container, in drawing order."""
+    errorbar = getattr(container, "errorbar", container)
+    return [(min(s[:, 1]), max(s[:, 1])) for s in errorbar.lines[2][0].get_segments()]
+
+
+def test_bootstrap_ci_matches_an_independent_bootstrap():
+    for values in (BM25_DL19, TEACHER_DL19, STEP_DL19):
+        (lo, hi), se = reference_ci(values)
+        got = figures.bootstrap_ci(values)
+        assert got[0] == pytest.approx(lo, abs=0.15 * se) and got[1] == pytest.approx(hi, abs=0.15 * se)
+    assert all(math.isnan(v) for v in figures.bootstrap_ci([0.5]))  # one query: nothing to resample
+
+
+def test_ci_bars_draw_the_bootstrap_interval_of_each_result(per_query_res):
+    expected = {("BM25 (ours)", 0): BM25_DL19, ("teacher (ours)", 0): TEACHER_DL19, ("BM25 (ours)", 1): BM25_NOVEL,
+                ("DeAR-P (ours)", 1): DEARP_NOVEL}
+    for panel in (figures.panel_ci_bars(per_query_res, ["dl19", "noveleval"]),
+                  figures.panel_ndcg_by_dataset(per_query_res, report.reported(), ["dl19", "noveleval"])):
+        ax = panel.fig.axes[0]
+        bars = {c.get_label(): c for c in ax.containers}
+        seen = 0
+        for (label, group), values in expected.items():
+            container = bars[label]
+            xs = [p.get_x() + p.get_width() / 2 for p in container.patches]
+            i = min(range(len(xs)), key=lambda k: abs(xs[k] - group))  # the bar of that dataset
+            (lo, hi), se = reference_ci([100 * v for v in values])
+            assert container.patches[i].get_height() == pytest.approx(100 * sum(values) / len(values))
+            got = drawn_intervals(container)[i]
+            assert got[0] == pytest.approx(lo, abs=0.15 * se) and got[1] == pytest.approx(hi, abs=0.15 * se)
+            seen += 1
+        assert seen == 4
+        paper = [c for label, c in bars.items() if "(paper)" in label]
+        assert all(c.errorbar is None for c in paper)  # no per-query values published: no interval
+        assert bool(paper) == (panel.name == "b_ndcg10_per_dataset")
+        assert "scipy.stats.bootstrap" in panel.fig.get_supxlabel()
+        assert any("dl19/dear-l.json is missing: notebook 04" in m for m in panel.messages)
+
+
+def test_differences_panel_draws_each_query_and_the_interval_of_the_mean(per_query_res):
+    diffs = figures.differences(per_query_res, ["dl19", "noveleval"])
+    got = diffs[(diffs["dataset"] == "dl19") & (diffs["system"] == "dear-p")]["difference"].tolist()
+    assert got == pytest.approx([100 * s for s in STEP_DL19])
+    row = figures.mean_intervals(diffs).set_index(["dataset", "system"]).loc[("dl19", "dear-p")]
+    (lo, hi), se = reference_ci([100 * s for s in STEP_DL19])
+    assert row["queries"] == 8 and row["mean"] == pytest.approx(3.75)  # 0.3 / 8, x 100
+    assert row["ci_low"] == pytest.approx(lo, abs=0.15 * se) and row["holds zero"] == (lo <= 0 <= hi)
+    panel = figures.panel_differences(per_query_res, ["dl19", "noveleval"])
+    assert panel.drawn and len(panel.fig.axes) == 2
+    ax = panel.fig.axes[0]  # DL19: teacher and DeAR-P against BM25
+    dots = sorted(y for c in ax.collections if isinstance(c, PathCollection) for _, y in c.get_offsets())
+    hand = [100 * (t - b) for t, b in zip(TEACHER_DL19, BM25_DL19)] + [100 * s for s in STEP_DL19]
+    assert dots == pytest.approx(sorted(hand))
+    bars = {c.get_label(): c for c in ax.containers if c.get_label().startswith("dl19/")}
+    (lo, hi), se = reference_ci([100 * s for s in STEP_DL19])
+    mean_line = bars["dl19/dear-p"].lines[0]
+    assert mean_line.get_ydata()[0] == pytest.approx(100 * sum(STEP_DL19) / len(STEP_DL19))
+    (dlo, dhi), = drawn_intervals(bars["dl19/dear-p"])
+    assert dlo == pytest.approx(lo, abs=0.15 * se) and dhi == pytest.approx(hi, abs=0.15 * se)
+    assert "dl19/dear-l.json is missing: notebook 04" in "\n".join(panel.messages)
+    assert sum("dl19/bm25.json" in m for m in panel.messages) == 0
+
+
+def test_wins_losses_drawn_equal_the_table(per_query_res):
+    panel = figures.panel_wins_losses(per_query_res, ["dl19", "noveleval"])
+    ax = panel.fig.axes[0]
+    drawn = {c.get_label(): [p.get_width() for p in c.patches] for c in ax.containers}  # top bar first
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["DL19: teacher vs BM25", "DL19: DeAR-P vs BM25", "NovelEval: DeAR-P vs BM25"]
+    table = pd.concat([evaluation.comparisons(per_query_res, d) for d in ("dl19", "noveleval")]).dropna(subset=["wins"])
+    for key in ("wins", "ties", "losses"):
+        assert drawn[key] == table[key].tolist()
+    assert [tuple(drawn[k][i] for k in ("wins", "ties", "losses")) for i in (1, 2)] == [(4, 2, 2), (2, 2, 1)]  # by hand
+    assert "noveleval/teacher.json is missing: notebook 02" in "\n".join(panel.messages)
+
+
+def test_uncertainty_panels_without_input_name_the_missing_files(tmp_path):
+    coll = evaluation.Collection.load(tmp_path, "smoke")
+    for panel in (figures.panel_ci_bars(coll), figures.panel_differences(coll), figures.panel_wins_losses(coll)):
+        assert not panel.drawn and figures.save(panel, tmp_path / "figs") == []
+        text = "\n".join(panel.messages)
+        assert "dl19/bm25.json is missing: notebook 01 (01_candidate_retrieval.ipynb)" in text
+        assert "noveleval/dear-l.json is missing: notebook 04" in text and "skipped" in text
+        assert len(panel.messages) == len(set(panel.messages))
+
+
+def test_differences_refuse_files_that_share_no_query(tmp_path):
+    cfg = cfg_for()
+    results.write_result(tmp_path, cfg, "dl19", "bm25", ev_of([0.1, 0.2]), results.now())
+    results.write_result(tmp_path, cfg, "dl19", "dear-p", Evaluation({"nDCG@10": 0.5}, {"nDCG@10": {"x1": 0.5}}), results.now())
+    with pytest.raises(ValueError, match=r"dl19/dear-p.json and .*dl19/bm25.json share no query id"):
+        figures.differences(evaluation.Collection.load(tmp_path, "smoke"), ["dl19"], ["dear-p"])

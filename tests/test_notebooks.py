@@ -121,6 +121,8 @@ def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):
             assert row["n"] == 4 and row["wins"] + row["ties"] + row["losses"] == 4
     assert {r["system"] for r in summary["efficiency"] if r["seconds_per_query"]} >= {"teacher", "dear-p"}
     assert (res / "tables" / "ndcg.csv").is_file() and (res / "tables" / "significance.csv").is_file()
+    for panel in ("wins_ties_losses_ndcg10", "ndcg10_per_query_vs_bm25"):  # the per-query pictures, beside the tables
+        assert (smoke_run / "figures" / "smoke" / f"{panel}.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_notebook_06_writes_top_k_on_the_held_out_questions(smoke_run):
