@@ -18,7 +18,6 @@ Command line (what ``accelerate launch`` runs):
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections import Counter
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from . import atomic
+from . import atomic, readers
 
 ADAPTER = "stage2"
 
@@ -37,13 +36,15 @@ ADAPTER = "stage2"
 def load_examples(path: str | Path) -> list[dict]:
     """Prompt-completion pairs from a chat JSONL (notebook 03's `chat.jsonl`); a bad line names the file and line."""
     out = []
-    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+    for n, rec in readers.read_jsonl(path):
         try:
-            msgs = json.loads(line)["messages"]
-            if [m["role"] for m in msgs][-1] != "assistant" or not msgs[-1]["content"].strip():
+            msgs = rec["messages"]
+            if not msgs or [m["role"] for m in msgs][-1] != "assistant" or not msgs[-1]["content"].strip():
                 raise ValueError("the last message is not a non-empty assistant answer")
-        except (json.JSONDecodeError, KeyError, TypeError, IndexError, ValueError) as e:
-            raise ValueError(f"{path}:{n}: not a chat example ({e})") from None
+            if not all(isinstance(m["content"], str) for m in msgs):
+                raise ValueError("a message's content is not text")
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError) as e:
+            raise ValueError(readers.bad_record(f"{path}:{n}", e, "a chat example")) from None
         out.append({"prompt": msgs[:-1], "completion": msgs[-1:]})
     if not out:
         raise ValueError(f"{path}: no examples")

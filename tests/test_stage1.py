@@ -44,7 +44,7 @@ def test_make_groups_skips_no_positive_and_drops_answer_negatives():
             "n1": Passage("n1", "the capital Paris again"), "n2": Passage("n2", "Lyon is a city")}
     ex = [NQExample(Query("1", "capital of france?"), ("Paris",), "g1"),
           NQExample(Query("2", "largest planet?"), ("Jupiter",), "g2")]
-    cands = {q: Candidates(Query(q, ""), tuple(pool.values()), (4.0, 3.0, 2.0, 1.0)) for q in ("1", "2")}
+    cands = {q: Candidates(Query(q, "a question"), tuple(pool.values()), (4.0, 3.0, 2.0, 1.0)) for q in ("1", "2")}
     groups, ledger = stage1.make_groups(ex, cands, pool, group_size=3)
     assert [g.qid for g in groups] == ["1"]
     assert groups[0].passages == ["Paris is the capital of France", "no answer here", "Lyon is a city"]
