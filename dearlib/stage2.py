@@ -164,7 +164,7 @@ def load_listwise(s2: dict, adapter_dir: str | Path, tokenizer, seed: int = 0, s
 
 
 def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Path, seed: int = 0,
-          max_steps: int | None = None, resume: bool = True):
+          max_steps: int | None = None, resume: bool = True, callbacks=None):
     """Supervised fine-tuning of the ``stage2`` adapter on prompt-completion pairs (loss on the answers only).
 
     Resumes from the last checkpoint in `output_dir`; saves the adapter to ``output_dir/adapter`` and the loss
@@ -181,7 +181,8 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
                      warmup_steps=s2.get("warmup", 0.0),  # below 1: a fraction of the steps
                      max_length=s2["max_length"],
                      completion_only_loss=True)  # the loss covers the assistant's reasoning and ranking, not the prompt
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
+                         callbacks=callbacks)
     train_and_log(trainer, output_dir, resume, {**s2, "seed": seed, "max_steps": args.max_steps, "examples": fingerprint(examples)})
     if not all(math.isfinite(h["loss"]) for h in trainer.state.log_history if "loss" in h):
         raise FloatingPointError(f"non-finite Stage-2 loss in {output_dir}: see its loss curve")

@@ -211,8 +211,10 @@ def test_checkpoints_of_other_settings_are_not_resumed(tmp_path, llama_tok, caps
     assert seen[0] == 1 and "changed: groups" in capsys.readouterr().out
     # what only evaluation reads (the ablation, the scoring depth) keeps the checkpoints: resumed from step 6
     seen.clear()
-    stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4, "eval_depth": 7}, tmp_path / "b", callbacks=[FirstStep()])
-    assert all(step > 6 for step in seen) and "other settings" not in capsys.readouterr().out
+    kept = stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4, "eval_depth": 7}, tmp_path / "b",
+                        callbacks=[FirstStep()])
+    # the run finished at step 6: resumed there, no step is trained again
+    assert seen == [] and kept.state.global_step == 6 and "other settings" not in capsys.readouterr().out
 
 
 def test_accelerate_launch_two_cpu_processes(tmp_path):
@@ -248,6 +250,25 @@ def test_saved_student_loads_back_with_the_same_scores(tmp_path, llama_tok):
         stage1.load_student({"student": {"backbone": "tiny-llama", "layers": 1, "lora": lora}}, tmp_path / "full", llama_tok)
     with pytest.raises(FileNotFoundError, match="it is a LoRA adapter"):
         stage1.load_student({"student": {"backbone": "tiny-llama", "layers": 1, "lora": None}}, tmp_path / "lora", llama_tok)
+
+
+def test_full_fine_tuning_student_trains_saves_and_loads_back(tmp_path, llama_tok):
+    """What mini trains (stage1.student.lora null): every weight trainable, saved whole, loaded back the same."""
+    s1 = {**CFG, "student": {"backbone": "tiny-llama", "layers": 1, "lora": None}}
+    enc = PairEncoder(llama_tok, 16, 16)
+    probe = (["what is thing 1"] * 3, ["thing 1 is a fruit", "car 1 drives", "sky 1"])
+    model = stage1.new_student(s1, llama_tok, seed=3)
+    trainable, total = stage1.trainable_parameters(model)
+    assert trainable == total  # no adapter: the whole model trains
+    before = Scorer(model, enc).score_pairs(*probe)
+    trainer = stage1.train(model, enc, toy_groups(), s1, tmp_path / "run", seed=3, max_steps=4, resume=False)
+    trained = Scorer(trainer.model, enc).score_pairs(*probe)
+    assert trained != pytest.approx(before, abs=1e-4)  # training changed the scores
+    trainer.save_model(str(tmp_path / "student"))
+    assert (tmp_path / "student" / "config.json").is_file() and not (tmp_path / "student" / "adapter_config.json").exists()
+    loaded = stage1.load_student(s1, tmp_path / "student", llama_tok, seed=3)
+    assert not loaded.training
+    assert Scorer(loaded, enc).score_pairs(*probe) == pytest.approx(trained, abs=1e-5)
 
 
 def test_find_student_prefers_the_saved_student_then_the_last_checkpoint(tmp_path):
