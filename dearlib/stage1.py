@@ -375,6 +375,16 @@ def fingerprint(items) -> str:
     return h.hexdigest()[:16]
 
 
+def _finished(trainer, checkpoint: str) -> bool:
+    """Whether `checkpoint` is the last step of the run `trainer` is set up for (a DeepSpeed run resumes as usual:
+    its weights load inside `train`)."""
+    from transformers import TrainerState
+
+    steps = trainer.args.max_steps
+    state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    return steps > 0 and state.global_step >= steps and not trainer.is_deepspeed_enabled
+
+
 def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
     """Train from the last checkpoint in `output_dir` (when `resume`), then save the loss curve there.
 
@@ -382,6 +392,7 @@ def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
     checkpoint trained with other settings is stale: resuming it would finish the old run, not the one asked
     for, so it is removed and training starts afresh, saying what changed.
     """
+    from transformers import TrainerState
     from transformers.trainer_utils import get_last_checkpoint
 
     settings = json.loads(json.dumps({k: v for k, v in settings.items() if k not in NOT_TRAINING}, sort_keys=True, default=str))
@@ -398,7 +409,13 @@ def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
                 shutil.rmtree(old)
     if trainer.is_world_process_zero():
         atomic.write_json(saved_path, settings)
-    trainer.train(resume_from_checkpoint=last)
+    if last and _finished(trainer, last):
+        # transformers (5.24) resuming a run that stopped at max_steps mid-epoch trains one step more than asked:
+        # a finished run is loaded as it is instead, so a rerun gives the same model
+        trainer._load_from_checkpoint(last)
+        trainer.state = TrainerState.load_from_json(str(Path(last) / "trainer_state.json"))
+    else:
+        trainer.train(resume_from_checkpoint=last)
     if trainer.is_world_process_zero():
         atomic.write_json(output_dir / "loss_curve.json", [h for h in trainer.state.log_history if "loss" in h])
     return trainer

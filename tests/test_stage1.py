@@ -207,14 +207,18 @@ def test_checkpoints_of_other_settings_are_not_resumed(tmp_path, llama_tok, caps
     for g in groups:
         g.teacher = [20 * t for t in g.teacher]
     seen.clear()
-    stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[FirstStep()])
+    finished = stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[FirstStep()])
     assert seen[0] == 1 and "changed: groups" in capsys.readouterr().out
+    probe = (["what is thing 1"] * 3, ["thing 1 is a fruit", "car 1 drives", "sky 1"])
+    expected = Scorer(finished.model, enc).score_pairs(*probe)
     # what only evaluation reads (the ablation, the scoring depth) keeps the checkpoints: resumed from step 6
     seen.clear()
     kept = stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4, "eval_depth": 7}, tmp_path / "b",
                         callbacks=[FirstStep()])
     # the run finished at step 6: resumed there, no step is trained again
     assert seen == [] and kept.state.global_step == 6 and "other settings" not in capsys.readouterr().out
+    assert Scorer(kept.model, enc).score_pairs(*probe) == pytest.approx(expected, abs=1e-6)  # the finished model itself
+    assert [h["step"] for h in json.loads((tmp_path / "b" / "loss_curve.json").read_text())] == [1, 2, 3, 4, 5, 6]
 
 
 def test_accelerate_launch_two_cpu_processes(tmp_path):

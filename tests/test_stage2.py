@@ -250,6 +250,11 @@ def test_reading_b_separate_base_and_resume_gives_the_same_adapter(smoke, tmp_pa
     assert resumed.keys() == straight.keys() and straight
     for name, w in straight.items():
         assert torch.allclose(resumed[name], w, atol=1e-6), name
+    # once more: the run is finished, so nothing trains and the adapter is the finished one (from a fresh model)
+    seen = StepsSeen()
+    again = stage2.train(stage2.new_listwise(s2, tok, 0), tok, examples(), s2, tmp_path / "b", callbacks=[seen])
+    assert seen.steps == [] and again.state.global_step == 4
+    assert all(torch.allclose(w, straight[n], atol=1e-6) for n, w in adapter_weights(again.model).items())
     with pytest.raises(ValueError, match="needs the Stage-1 student"):
         stage2.new_listwise(cfg["stage2"], tok, 0)
 
