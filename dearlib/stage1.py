@@ -32,7 +32,7 @@ from . import atomic, readers
 from .answers import has_answer
 from .losses import dear_loss
 from .pairs import PairEncoder
-from .records import Candidates
+from .records import Candidates, Query
 
 
 @dataclass
@@ -112,7 +112,8 @@ def tevatron_groups(rows, group_size: int, limit: int | None = None, seed: int =
             continue
         text = lambda p: f"{p.get('title', '')} {p['text']}".strip()
         negatives = rng.sample(neg, min(group_size - 1, len(neg)))
-        groups.append(Group(str(row["query_id"]), row["query"], [text(pos[0]), *map(text, negatives)]))
+        query = Query(str(row["query_id"]), row["query"])  # an empty query is an error naming its id
+        groups.append(Group(query.qid, query.text, [text(pos[0]), *map(text, negatives)]))
         ledger["groups"] += 1
     return groups, ledger
 
@@ -177,6 +178,7 @@ def load_groups(path: str | Path) -> list[Group]:
     for n, rec in readers.read_jsonl(path):
         try:
             g = Group(**rec)
+            Query(g.qid, g.query)  # an empty query is an error naming its id
             if not isinstance(g.passages, list) or len(g.passages) < 2 or not all(isinstance(p, str) for p in g.passages):
                 raise ValueError("'passages' must list the positive and at least one negative, as strings")
             if g.teacher is not None and len(g.teacher) != len(g.passages):

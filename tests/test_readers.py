@@ -132,6 +132,7 @@ GROUP_CASES = {
     "no passages": (json.dumps({"qid": "1", "query": "q"}), ValueError, ":2: not a training group", "passages"),
     "one passage": (json.dumps({**GROUP, "passages": ["pos"], "teacher": None}), ValueError, ":2:", "at least one negative"),
     "teacher scores miscounted": (json.dumps({**GROUP, "teacher": [1.0]}), ValueError, ":2:", "1 teacher scores for 2 passages"),
+    "an empty query": (json.dumps({**GROUP, "query": ""}), ValueError, ":2:", "query 1: the query text is empty"),
     "a NaN teacher score": (json.dumps({**GROUP, "teacher": [float("nan"), 0.0]}), ValueError, ":2:", "finite numbers"),
 }
 
@@ -316,3 +317,10 @@ def test_readers_helper_reads_what_it_should(tmp_path):
     p = write(tmp_path / "x.jsonl.gz", gzip.compress(b'{"a": 1}\n\n{"a": 2}\n'))
     assert list(readers.read_jsonl(p)) == [(1, {"a": 1}), (3, {"a": 2})]  # line numbers of the file, blanks skipped
     assert readers.read_json(write(tmp_path / "y.json", '{"b": [1, 2]}')) == {"b": [1, 2]}
+
+
+def test_an_empty_training_query_is_named():
+    row = {"query_id": "17", "query": " ", "positive_passages": [{"docid": "p", "text": "pos"}],
+           "negative_passages": [{"docid": "n", "text": "neg"}]}
+    with pytest.raises(ValueError, match="query 17: the query text is empty"):
+        stage1.tevatron_groups([row], 2)
