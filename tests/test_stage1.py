@@ -7,9 +7,8 @@ from collections import Counter
 
 import pytest
 import torch
-from transformers import TrainerCallback
 
-from conftest import ROOT
+from conftest import ROOT, training_callbacks
 from dearlib import models, stage1
 from dearlib.data import NQExample
 from dearlib.pairs import PairEncoder
@@ -157,10 +156,7 @@ def test_non_finite_loss_stops_and_names_the_step(tmp_path, llama_tok):
         stage1.train(model, PairEncoder(llama_tok, 16, 16), toy_groups(), CFG, tmp_path / "nan", resume=False)
 
 
-class Interrupt(TrainerCallback):
-    def on_step_end(self, args, state, control, **kw):
-        if state.global_step == 3:
-            raise KeyboardInterrupt("killed mid-training")
+Interrupt, StepsSeen = training_callbacks()
 
 
 def test_resume_after_interruption_gives_the_same_model(tmp_path, llama_tok):
@@ -193,13 +189,10 @@ def test_checkpoints_of_other_settings_are_not_resumed(tmp_path, llama_tok, caps
         stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "b", callbacks=[Interrupt()])
     assert (tmp_path / "b" / "checkpoint-2").is_dir()
     # another learning rate: resuming would finish the old run, so it starts afresh and says why
-    seen = []
+    steps_seen = StepsSeen()
+    seen = steps_seen.steps
 
-    class FirstStep(TrainerCallback):
-        def on_step_end(self, args, state, control, **kw):
-            seen.append(state.global_step)
-
-    again = stage1.train(tiny_student(llama_tok), enc, toy_groups(), {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[FirstStep()])
+    again = stage1.train(tiny_student(llama_tok), enc, toy_groups(), {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[steps_seen])
     assert seen[0] == 1 and again.state.global_step == 6
     assert "other settings (changed: lr)" in capsys.readouterr().out
     # other teacher scores in the groups are other data, too
@@ -207,14 +200,14 @@ def test_checkpoints_of_other_settings_are_not_resumed(tmp_path, llama_tok, caps
     for g in groups:
         g.teacher = [20 * t for t in g.teacher]
     seen.clear()
-    finished = stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[FirstStep()])
+    finished = stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[steps_seen])
     assert seen[0] == 1 and "changed: groups" in capsys.readouterr().out
     probe = (["what is thing 1"] * 3, ["thing 1 is a fruit", "car 1 drives", "sky 1"])
     expected = Scorer(finished.model, enc).score_pairs(*probe)
     # what only evaluation reads (the ablation, the scoring depth) keeps the checkpoints: resumed from step 6
     seen.clear()
     kept = stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4, "eval_depth": 7}, tmp_path / "b",
-                        callbacks=[FirstStep()])
+                        callbacks=[steps_seen])
     # the run finished at step 6: resumed there, no step is trained again
     assert seen == [] and kept.state.global_step == 6 and "other settings" not in capsys.readouterr().out
     assert Scorer(kept.model, enc).score_pairs(*probe) == pytest.approx(expected, abs=1e-6)  # the finished model itself

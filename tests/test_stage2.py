@@ -8,9 +8,8 @@ import sys
 
 import pytest
 import torch
-from transformers import TrainerCallback
 
-from conftest import ROOT
+from conftest import ROOT, training_callbacks
 from dearlib import cot, listwise, models, stage1, stage2
 from dearlib.config import load_config
 from dearlib.listwise import ListwiseReranker, sliding_windows
@@ -214,18 +213,7 @@ def test_reading_a_shares_the_stage1_base_and_trains_on_answers_only(smoke, tmp_
             assert torch.equal(p, trained[name]), name
 
 
-class Interrupt(TrainerCallback):
-    def on_step_end(self, args, state, control, **kw):
-        if state.global_step == 3:
-            raise KeyboardInterrupt("killed mid-training")
-
-
-class StepsSeen(TrainerCallback):
-    def __init__(self):
-        self.steps = []
-
-    def on_step_end(self, args, state, control, **kw):
-        self.steps.append(state.global_step)
+Interrupt, StepsSeen = training_callbacks()
 
 
 def adapter_weights(model) -> dict:
