@@ -4,7 +4,7 @@ import math
 import pytest
 
 from dearlib import bm25, data, metrics
-from dearlib.records import Passage, Query, to_run
+from dearlib.records import Candidates, Passage, Query, to_run
 
 # Words that the English analyzer neither stems nor drops, so term and length counts are what we write.
 DOCS = {"d1": "zebra zebra mango", "d2": "zebra kiwi kiwi kiwi", "d3": "mango kiwi", "d4": "lemon lemon"}
@@ -64,7 +64,7 @@ def test_noveleval_bm25_is_close_to_rankgpt(tmp_path, data_dir):
 def test_a_query_bm25_cannot_score_is_named_in_both_paths(toy, tmp_path, text):
     with pytest.raises(ValueError, match="no passage for query q7"):
         toy.retrieve([Query("q6", "zebra"), Query("q7", text)], k=5)
-    c = bm25.Candidates(Query("q7", text), tuple(Passage(d, t) for d, t in DOCS.items()), (4.0, 3.0, 2.0, 1.0))
+    c = Candidates(Query("q7", text), tuple(Passage(d, t) for d, t in DOCS.items()), (4.0, 3.0, 2.0, 1.0))
     with pytest.raises(ValueError, match="no passage for query q7"):
         bm25.rank_own_candidates([c], tmp_path)
 

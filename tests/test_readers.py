@@ -172,7 +172,7 @@ def test_bad_stage2_example_names_file_and_line(tmp_path, case):
 
 NQ = {"question": "who wrote hamlet", "answers": ["Shakespeare"], "ctxs": [{"title": "Hamlet", "text": "by Shakespeare"}]}
 NQ_CASES = {
-    "not JSON": ("{'question': 'x'}", data.DataError, ":2: not valid JSON"),
+    "not JSON": ("{'question': 'x'}", ReadError, ":2: not valid JSON"),
     "no passage": (json.dumps({**NQ, "ctxs": []}), data.DataError, ":2: not an NQ-open oracle record"),
     "no answers": (json.dumps({k: v for k, v in NQ.items() if k != "answers"}), data.DataError, ":2:", "no key 'answers'"),
     "empty question": (json.dumps({**NQ, "question": ""}), data.DataError, ":2:", "query 1: the query text is empty"),
@@ -183,8 +183,7 @@ NQ_CASES = {
 def test_bad_nq_record_names_file_and_line(tmp_path, case):
     line, exc, *where = NQ_CASES[case]
     p = write(tmp_path / "nq" / "nq-open-oracle.jsonl.gz", gzip.compress((json.dumps(NQ) + "\n" + line + "\n").encode()))
-    ReadError_or = (exc, ReadError) if exc is data.DataError else exc
-    raises_naming(ReadError_or, lambda: data.load_nq(tmp_path), p, *where)
+    raises_naming(exc, lambda: data.load_nq(tmp_path), p, *where)
 
 
 # ------------------------------------------------------------------------------------------------- caches
