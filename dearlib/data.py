@@ -221,7 +221,7 @@ def load_noveleval(data_dir: Path | None = None) -> Dataset:
 
 def read_topics(path: Path) -> dict[str, str]:
     topics = {}
-    for n, line in enumerate(readers.read_text(path).splitlines(), 1):
+    for n, line in enumerate(readers.read_text(path).split("\n"), 1):
         if not line.strip():
             continue
         qid, sep, text = line.partition("\t")
