@@ -144,12 +144,15 @@ def rank_own_candidates(candidates: list[Candidates], work_dir: str | Path) -> l
     """RankGPT's NovelEval protocol: BM25 ranks each query's own candidate passages (an index per query).
 
     Passages that share no term with the query get no BM25 score; they follow the scored ones in their input
-    order, so every candidate stays in the list.
+    order, so every candidate stays in the list. A query that matches none of its candidates (only stop words,
+    say) is an error naming it, as in `BM25.retrieve`: its "ranking" would be the input order, which BM25 never made.
     """
     out = []
     for c in candidates:
         index = build_index(c.passages, Path(work_dir) / f"q{c.query.qid}")
         ranked = BM25(index, {p.docid: p for p in c.passages}).searcher.search(c.query.text, k=len(c))
+        if not ranked:
+            raise ValueError(f"BM25 found no passage for query {c.query.qid} ({c.query.text!r}) among its {len(c)} candidates")
         scores = {h.docid: float(h.score) for h in ranked}
         order = sorted(range(len(c)), key=lambda i: (-scores.get(c.passages[i].docid, float("-inf")), i))
         out.append(Candidates(c.query, tuple(c.passages[i] for i in order),

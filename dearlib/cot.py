@@ -33,7 +33,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import atomic
+from . import atomic, readers
 from .permutation import ranking_text
 from .records import Passage, Query
 
@@ -176,14 +176,17 @@ class OpenAIChatGenerator:
         self._lock = threading.Lock()
 
     def cached(self) -> dict[str, str]:
+        """{window id: completion} from the cache. A last line cut by an interruption is skipped (that window is
+        generated again); any other bad line is damage, and an error naming the file and line."""
         done = {}
         if self.cache_path.is_file():
-            for line in self.cache_path.read_text(encoding="utf-8").splitlines():
+            for n, rec in readers.read_jsonl(self.cache_path, cut_last=True):
                 try:
-                    rec = json.loads(line)
-                    done[rec["id"]] = rec["completion"]
-                except (json.JSONDecodeError, KeyError):
-                    continue  # a line cut by an interruption: that window is generated again
+                    if not isinstance(rec["id"], str) or not isinstance(rec["completion"], str):
+                        raise TypeError("'id' and 'completion' must be strings")
+                except (KeyError, TypeError) as e:
+                    raise readers.ReadError(readers.bad_record(f"{self.cache_path}:{n}", e, "a cached completion")) from None
+                done[rec["id"]] = rec["completion"]
         return done
 
     def _one(self, w: Window) -> str | None:
@@ -205,8 +208,9 @@ class OpenAIChatGenerator:
         self.cache_path.parent.mkdir(parents=True, exist_ok=True)
         done = self.cached()
         if self.cache_path.is_file() and not self.cache_path.read_bytes().endswith(b"\n"):
-            with open(self.cache_path, "a", encoding="utf-8") as f:
-                f.write("\n")  # end a line cut by an interruption, so the next record starts on its own line
+            # a last line cut by an interruption: rewritten without it, so the next record starts on its own line
+            atomic.write_text(self.cache_path, "".join(json.dumps({"id": i, "completion": t}, ensure_ascii=False) + "\n"
+                                                       for i, t in done.items()))
         todo = [w for w in windows if w.wid not in done]
         with ThreadPoolExecutor(self.max_concurrency) as pool:
             for w, text in zip(todo, tqdm(pool.map(self._one, todo), total=len(todo), desc=self.name, disable=not progress)):

@@ -15,15 +15,17 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import sys
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import atomic
+from . import atomic, readers
 from .records import Candidates, Dataset, Passage, Query
 from .trec import read_qrels
 
@@ -147,11 +149,26 @@ def verify_one(path: Path, f: DataFile) -> None:
 # ---------------------------------------------------------------------------------------------------- loaders
 
 
-def _read_tsv(path: Path) -> list[list[str]]:
+def _read_tsv(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, columns) of each non-empty row."""
     # NovelEval's corpus is CSV-quoted (doubled quotes, a passage containing tabs): a plain split corrupts 80 rows.
     csv.field_size_limit(sys.maxsize)
-    with open(path, encoding="utf-8", newline="") as f:
-        return [row for row in csv.reader(f, delimiter="\t") if row]
+    reader = csv.reader(io.StringIO(readers.read_text(path), newline=""), delimiter="\t", strict=True)
+    try:
+        return [(reader.line_num, row) for row in reader if row]
+    except csv.Error as e:
+        raise DataError(f"{path}:{reader.line_num}: not a tab-separated row ({e})") from None
+
+
+def _report_unranked(ds: Dataset, qrels_path: Path, candidates_path: Path) -> Dataset:
+    """Judged queries without candidates are counted in the notes and said, never dropped without a word."""
+    missing = ds.judged_without_candidates
+    if missing:
+        ds.notes["judged queries without candidates"] = missing
+        warnings.warn(f"{ds.name}: {len(missing)} judged queries of {qrels_path} have no candidates in {candidates_path} "
+                      f"(e.g. {missing[:10]}): nothing can rank their relevant passages; an evaluation over all of "
+                      "the qrels scores them 0, one over the candidates' queries leaves them out")
+    return ds
 
 
 def _check_judged(name: str, qids: list[str], qrels: dict, qrels_path: Path) -> None:
@@ -167,13 +184,18 @@ def load_noveleval(data_dir: Path | None = None) -> Dataset:
     """
     d = (data_dir or find_data_dir(("noveleval",))) / "noveleval"
     queries = {}
-    for n, row in enumerate(_read_tsv(d / "queries.tsv"), 1):
+    for n, row in _read_tsv(d / "queries.tsv"):
         if len(row) != 2:
             raise DataError(f"{d / 'queries.tsv'}:{n}: expected 'qid<TAB>query', found {len(row)} columns")
-        queries[row[0]] = Query(row[0], row[1])
+        if row[0] in queries:
+            raise DataError(f"{d / 'queries.tsv'}:{n}: query {row[0]} appears twice")
+        try:
+            queries[row[0]] = Query(row[0], row[1])
+        except ValueError as e:
+            raise DataError(f"{d / 'queries.tsv'}:{n}: {e}") from None
     passages: dict[str, list[Passage]] = {q: [] for q in queries}
     seen: dict[str, str] = {}
-    for n, row in enumerate(_read_tsv(d / "corpus.tsv"), 1):
+    for n, row in _read_tsv(d / "corpus.tsv"):
         if len(row) != 2:
             raise DataError(f"{d / 'corpus.tsv'}:{n}: expected 'docid<TAB>content', found {len(row)} columns")
         docid, text = row
@@ -193,44 +215,64 @@ def load_noveleval(data_dir: Path | None = None) -> Dataset:
         if not passages[qid]:
             raise DataError(f"{d / 'corpus.tsv'}: query {qid} has no candidate passages")
         cands.append(Candidates(q, tuple(passages[qid]), tuple(0.0 for _ in passages[qid])))
-    return Dataset("noveleval", cands, qrels, min_rel=1, notes={"first_stage": "corpus order (Google); rank with BM25"})
+    ds = Dataset("noveleval", cands, qrels, min_rel=1, notes={"first_stage": "corpus order (Google); rank with BM25"})
+    return _report_unranked(ds, d / "qrels.txt", d / "corpus.tsv")
 
 
 def read_topics(path: Path) -> dict[str, str]:
     topics = {}
-    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+    for n, line in enumerate(readers.read_text(path).split("\n"), 1):
         if not line.strip():
             continue
-        qid, sep, text = line.rstrip("\n").partition("\t")
+        qid, sep, text = line.partition("\t")
         if not sep:
             raise DataError(f"{path}:{n}: expected 'qid<TAB>query'")
+        if not text.strip():
+            raise DataError(f"{path}:{n}: query {qid}: the query text is empty")
+        if qid in topics:
+            raise DataError(f"{path}:{n}: query {qid} appears twice")
         topics[qid] = text
     return topics
 
 
 def read_hits(path: Path) -> list[Candidates]:
-    """Candidate lists in RankGPT's "hits" JSON ([{"query", "hits": [{"qid","docid","content","score","rank"}]}])."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        items = json.load(f)
-    out = []
+    """Candidate lists in RankGPT's "hits" JSON ([{"query", "hits": [{"qid","docid","content","score","rank"}]}]).
+
+    A bad entry is a DataError naming the file, the entry (0-based) and, inside it, the hit."""
+    items = readers.read_json(path)
+    if not isinstance(items, list):
+        raise DataError(f"{path}: not a list of {{'query', 'hits'}} entries (found a JSON {type(items).__name__})")
+    out, seen_qids = [], {}
     for i, item in enumerate(items):
-        hits = item.get("hits") or []
-        if not hits:
-            raise DataError(f"{path}: entry {i} (query {item.get('query')!r}) has an empty candidate list")
-        qid = str(hits[0]["qid"])
-        texts: dict[str, str] = {}
-        passages, scores = [], []
-        for h in sorted(hits, key=lambda h: h["rank"]):
-            docid = str(h["docid"])
-            if docid in texts:
-                if texts[docid] != h["content"]:
-                    raise DataError(f"{path}: query {qid}: docid {docid} appears twice with different text")
-                continue
-            texts[docid] = h["content"]
-            passages.append(Passage(docid, h["content"], h.get("title", "")))
-            scores.append(float(h["score"]))
-        out.append(Candidates(Query(qid, item["query"]), tuple(passages), tuple(scores)))
+        where = f"{path}: entry {i}"
+        try:
+            hits = item.get("hits") or []
+            if not hits:
+                raise DataError(f"{where} (query {item.get('query')!r}) has an empty candidate list")
+            qid = str(hits[0]["qid"])
+            query = Query(qid, item["query"])
+            texts: dict[str, str] = {}
+            passages, scores = [], []
+            for j, h in sorted(enumerate(hits), key=lambda jh: jh[1]["rank"]):
+                where = f"{path}: entry {i}, hit {j}"
+                docid = str(h["docid"])
+                if str(h["qid"]) != qid:
+                    raise ValueError(f"qid {h['qid']} in the candidate list of query {qid}")
+                if docid in texts:
+                    if texts[docid] != h["content"]:
+                        raise DataError(f"{path}: query {qid}: docid {docid} appears twice with different text")
+                    continue
+                texts[docid] = h["content"]
+                passages.append(Passage(docid, h["content"], h.get("title", "")))
+                scores.append(float(h["score"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise DataError(readers.bad_record(where, e, "a RankGPT hits entry")) from None
+        if qid in seen_qids:
+            raise DataError(f"{path}: entry {i}: query {qid} already has a candidate list (entry {seen_qids[qid]})")
+        seen_qids[qid] = i
+        out.append(Candidates(query, tuple(passages), tuple(scores)))
+    if not out:
+        raise DataError(f"{path}: no entries")
     return out
 
 
@@ -256,7 +298,8 @@ def load_trec_dl(year: int, data_dir: Path | None = None, first_stage: str = "bm
         raise ValueError(f"first_stage must be 'bm25' or 'spladepp', not {first_stage!r}")
     cands = read_hits(d / f"{first_stage}_top100.json.gz")
     _check_judged(name, [c.query.qid for c in cands], qrels, d / "qrels.txt")
-    return Dataset(name, cands, qrels, min_rel=2, notes={"first_stage": f"{first_stage} top-100 (pyserini, msmarco-v1-passage)"})
+    ds = Dataset(name, cands, qrels, min_rel=2, notes={"first_stage": f"{first_stage} top-100 (pyserini, msmarco-v1-passage)"})
+    return _report_unranked(ds, d / "qrels.txt", d / f"{first_stage}_top100.json.gz")
 
 
 @dataclass(frozen=True)
@@ -291,19 +334,18 @@ def load_nq(data_dir: Path | None = None) -> tuple[list[NQExample], dict[str, Pa
     """
     path = (data_dir or find_data_dir(("nq",))) / "nq" / "nq-open-oracle.jsonl.gz"
     examples, pool, by_content = [], {}, {}
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f):
-            try:
-                rec = json.loads(line)
-                ctx = rec["ctxs"][0]
-                key = (ctx["title"], ctx["text"])
-            except (json.JSONDecodeError, KeyError, IndexError) as e:
-                raise DataError(f"{path}:{n + 1}: not an NQ-open oracle record ({e})") from None
-            if key not in by_content:
-                docid = f"nq-{len(pool)}"
-                by_content[key] = docid
-                pool[docid] = Passage(docid, ctx["text"], ctx["title"])
-            examples.append(NQExample(Query(str(n), rec["question"]), tuple(rec["answers"]), by_content[key]))
+    for n, rec in readers.read_jsonl(path):
+        try:
+            ctx = rec["ctxs"][0]
+            key = (ctx["title"], ctx["text"])
+            query, answers = Query(str(n - 1), rec["question"]), tuple(rec["answers"])
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            raise DataError(readers.bad_record(f"{path}:{n}", e, "an NQ-open oracle record")) from None
+        if key not in by_content:
+            docid = f"nq-{len(pool)}"
+            by_content[key] = docid
+            pool[docid] = Passage(docid, ctx["text"], ctx["title"])
+        examples.append(NQExample(query, answers, by_content[key]))
     return examples, pool
 
 

@@ -294,10 +294,16 @@ def write_summary(coll: Collection, out_dir: str | Path | None = None, datasets=
 def compare_runs(dir_a: str | Path, dir_b: str | Path, profile: str, tol: float = 0.0) -> list[str]:
     """Differences in metric values (and per-query values) between two results folders, timings aside.
 
-    Returns one line per difference, and per file present in only one of them; empty means identical.
+    Returns one line per difference, and per file present in only one of them; empty means identical. Two
+    folders that hold no result file of the profile are an error saying where it looked: a comparison of
+    nothing would report "identical".
     """
     a = {k: v for k, v in Collection.load(dir_a, profile).records.items()}
     b = {k: v for k, v in Collection.load(dir_b, profile).records.items()}
+    if not a and not b:
+        where = " and ".join(f"{Path(d) / profile}/<dataset>/*.json" for d in (dir_a, dir_b))
+        raise FileNotFoundError(f"no result file of profile {profile!r} in either folder (looked in {where}): "
+                                "give the results folders that hold <profile>/<dataset>/<system>.json")
     out = [f"{d}/{s}.json only in {dir_a if (d, s) in a else dir_b}" for d, s in sorted(set(a) ^ set(b))]
     for key in sorted(set(a) & set(b)):
         ra, rb = a[key], b[key]
@@ -323,7 +329,11 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default="smoke")
     ap.add_argument("--tol", type=float, default=0.0, help="largest difference counted as equal (default 0: exact)")
     a = ap.parse_args(argv)
-    diffs = compare_runs(a.a, a.b, a.profile, a.tol)
+    try:
+        diffs = compare_runs(a.a, a.b, a.profile, a.tol)
+    except (FileNotFoundError, ValueError) as e:  # nothing to compare, or a result file that is not one
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     for line in diffs:
         print(line)
     n = len(Collection.load(a.a, a.profile).records)

@@ -18,8 +18,15 @@ Qrels = dict[str, dict[str, int]]  # {qid: {docid: relevance grade}}
 
 @dataclass(frozen=True)
 class Query:
+    """A query; its text may not be empty: no ranker can rank for it, and keeping its candidates' order silently
+    would score a ranking nobody made."""
+
     qid: str
     text: str
+
+    def __post_init__(self):
+        if not self.text or not self.text.strip():
+            raise ValueError(f"query {self.qid}: the query text is empty")
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,12 @@ class Dataset:
     @property
     def queries(self) -> list[Query]:
         return [c.query for c in self.candidates]
+
+    @property
+    def judged_without_candidates(self) -> list[str]:
+        """Judged query ids that have no candidate list: no ranking can find their relevant passages."""
+        ranked = {c.query.qid for c in self.candidates}
+        return sorted(q for q in self.qrels if q not in ranked)
 
     def subset(self, n_queries: int | None = None, depth: int | None = None) -> "Dataset":
         """The first `n_queries` queries cut to their top `depth` candidates (None keeps all): a profile's slice."""

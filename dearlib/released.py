@@ -10,8 +10,9 @@ It does not train and does not evaluate.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from . import readers
 
 # [README] the released checkpoints (see ../shared/reference/reported-figures.md)
 STUDENTS = ("abdoelsayed/dear-8b-reranker-ce-v1", "abdoelsayed/dear-8b-reranker-ce-lora-v1",
@@ -26,7 +27,7 @@ def _adapter_config(name: str) -> dict | None:
     """The checkpoint's adapter_config.json, or None for a full model."""
     if Path(name).is_dir():
         f = Path(name) / "adapter_config.json"
-        return json.loads(f.read_text()) if f.is_file() else None
+        return readers.read_json(f) if f.is_file() else None
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
 
@@ -34,7 +35,7 @@ def _adapter_config(name: str) -> dict | None:
 
     require_network(f"the released checkpoint {name!r}", NEEDS)
     try:
-        return json.loads(Path(hf_hub_download(name, "adapter_config.json")).read_text())
+        return readers.read_json(hf_hub_download(name, "adapter_config.json"))
     except EntryNotFoundError:
         return None
 

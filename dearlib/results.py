@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import json
 import platform
 import subprocess
 from pathlib import Path
 
-from . import atomic
+from . import atomic, readers
 from .config import config_hash
 from .beir import SETS as BEIR_SETS
 from .data import DATASETS as _DATA
@@ -97,11 +96,23 @@ def write_result(results_dir: str | Path, cfg: dict, dataset: str, system: str, 
 
 
 def read_result(path: str | Path) -> dict:
+    """One result file, checked against the contract; what is wrong names the file (and the line, for bad JSON)."""
     path = Path(path)
-    rec = json.loads(path.read_text())
+    rec = readers.read_json(path)
+    if not isinstance(rec, dict):
+        raise ValueError(f"{path}: not a result file (a JSON {type(rec).__name__}, not an object)")
     for key in ("dataset", "system", "profile", "metrics", "per_query", "provenance"):
         if key not in rec:
             raise ValueError(f"{path}: not a result file (no {key!r})")
+    for key in ("metrics", "per_query", "provenance"):
+        if not isinstance(rec[key], dict):
+            raise ValueError(f"{path}: not a result file ({key!r} is a JSON {type(rec[key]).__name__}, not an object)")
+    for m, v in rec["metrics"].items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{path}: metric {m!r} is {v!r}, not a number")
+    for m, values in rec["per_query"].items():
+        if not isinstance(values, dict):
+            raise ValueError(f"{path}: per_query[{m!r}] is not an object of {{query id: value}}")
     return rec
 
 

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import torch
 
-from . import atomic
+from . import atomic, readers
 from .answers import has_answer
 from .losses import dear_loss
 from .pairs import PairEncoder
-from .records import Candidates
+from .records import Candidates, Query
 
 
 @dataclass
@@ -56,6 +56,12 @@ def nq_split(examples: list, n_heldout: int, seed: int) -> tuple[list, list]:
     return [e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held]
 
 
+def _check_group_size(group_size) -> None:
+    # a group is the positive and at least one negative; below 2, `len(negatives) == group_size - 1` never holds
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 2:
+        raise ValueError(f"stage1.group_size must be an integer of at least 2 (the positive and a negative), not {group_size!r}")
+
+
 def make_groups(examples: list, candidates: dict[str, Candidates], pool: dict, group_size: int) -> tuple[list[Group], Counter]:
     """One group per question: its gold passage, then the highest-ranked BM25 negatives.
 
@@ -63,6 +69,7 @@ def make_groups(examples: list, candidates: dict[str, Candidates], pool: dict, g
     contains no answer string has no trustworthy positive: it is skipped and counted, as is one without negatives.
     Returns the groups and a ledger of what was kept and skipped.
     """
+    _check_group_size(group_size)
     groups, ledger = [], Counter()
     for e in examples:
         positive = pool[e.gold_docid]
@@ -93,6 +100,7 @@ def tevatron_groups(rows, group_size: int, limit: int | None = None, seed: int =
     ``negative_passages``, each passage with ``docid``, ``title``, ``text``): the first positive, then
     `group_size` - 1 negatives drawn with `seed` (the released code samples hard negatives per epoch; one draw here).
     A row without a positive or a negative is skipped and counted."""
+    _check_group_size(group_size)
     rng = random.Random(seed)
     groups, ledger = [], Counter()
     for row in rows:
@@ -104,7 +112,8 @@ def tevatron_groups(rows, group_size: int, limit: int | None = None, seed: int =
             continue
         text = lambda p: f"{p.get('title', '')} {p['text']}".strip()
         negatives = rng.sample(neg, min(group_size - 1, len(neg)))
-        groups.append(Group(str(row["query_id"]), row["query"], [text(pos[0]), *map(text, negatives)]))
+        query = Query(str(row["query_id"]), row["query"])  # an empty query is an error naming its id
+        groups.append(Group(query.qid, query.text, [text(pos[0]), *map(text, negatives)]))
         ledger["groups"] += 1
     return groups, ledger
 
@@ -164,12 +173,23 @@ def save_groups(groups: list[Group], path: str | Path) -> Path:
 
 
 def load_groups(path: str | Path) -> list[Group]:
+    """The groups `save_groups` wrote; a bad line names the file and line."""
     groups = []
-    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+    for n, rec in readers.read_jsonl(path):
         try:
-            groups.append(Group(**json.loads(line)))
-        except (json.JSONDecodeError, TypeError) as e:
-            raise ValueError(f"{path}:{n}: not a training group ({e})") from None
+            g = Group(**rec)
+            Query(g.qid, g.query)  # an empty query is an error naming its id
+            if not isinstance(g.passages, list) or len(g.passages) < 2 or not all(isinstance(p, str) for p in g.passages):
+                raise ValueError("'passages' must list the positive and at least one negative, as strings")
+            if g.teacher is not None and len(g.teacher) != len(g.passages):
+                raise ValueError(f"{len(g.teacher)} teacher scores for {len(g.passages)} passages")
+            if g.teacher is not None and not all(isinstance(t, (int, float)) and math.isfinite(t) for t in g.teacher):
+                raise ValueError(f"teacher scores must be finite numbers, not {g.teacher}")
+        except (TypeError, ValueError) as e:
+            raise ValueError(readers.bad_record(f"{path}:{n}", e, "a training group")) from None
+        groups.append(g)
+    if not groups:
+        raise ValueError(f"{path}: no training groups")
     return groups
 
 
@@ -359,6 +379,16 @@ def fingerprint(items) -> str:
     return h.hexdigest()[:16]
 
 
+def _finished(trainer, checkpoint: str) -> bool:
+    """Whether `checkpoint` is the last step of the run `trainer` is set up for (a DeepSpeed run resumes as usual:
+    its weights load inside `train`)."""
+    from transformers import TrainerState
+
+    steps = trainer.args.max_steps
+    state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    return steps > 0 and state.global_step >= steps and not trainer.is_deepspeed_enabled
+
+
 def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
     """Train from the last checkpoint in `output_dir` (when `resume`), then save the loss curve there.
 
@@ -366,12 +396,13 @@ def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
     checkpoint trained with other settings is stale: resuming it would finish the old run, not the one asked
     for, so it is removed and training starts afresh, saying what changed.
     """
+    from transformers import TrainerState
     from transformers.trainer_utils import get_last_checkpoint
 
     settings = json.loads(json.dumps({k: v for k, v in settings.items() if k not in NOT_TRAINING}, sort_keys=True, default=str))
     saved_path = output_dir / "settings.json"
     last = get_last_checkpoint(str(output_dir)) if resume else None
-    saved = json.loads(saved_path.read_text()) if saved_path.is_file() else None
+    saved = readers.read_json(saved_path) if saved_path.is_file() else None
     if last and saved != settings:
         changed = sorted(k for k in settings.keys() | (saved or {}).keys() if settings.get(k) != (saved or {}).get(k))
         print(f"{output_dir}: its checkpoints were trained with other settings (changed: {', '.join(changed) or 'unknown'}); "
@@ -382,7 +413,13 @@ def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
                 shutil.rmtree(old)
     if trainer.is_world_process_zero():
         atomic.write_json(saved_path, settings)
-    trainer.train(resume_from_checkpoint=last)
+    if last and _finished(trainer, last):
+        # transformers (5.24) resuming a run that stopped at max_steps mid-epoch trains one step more than asked:
+        # a finished run is loaded as it is instead, so a rerun gives the same model
+        trainer._load_from_checkpoint(last)
+        trainer.state = TrainerState.load_from_json(str(Path(last) / "trainer_state.json"))
+    else:
+        trainer.train(resume_from_checkpoint=last)
     if trainer.is_world_process_zero():
         atomic.write_json(output_dir / "loss_curve.json", [h for h in trainer.state.log_history if "loss" in h])
     return trainer

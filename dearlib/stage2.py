@@ -18,7 +18,6 @@ Command line (what ``accelerate launch`` runs):
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections import Counter
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from . import atomic
+from . import atomic, readers
 
 ADAPTER = "stage2"
 
@@ -37,13 +36,15 @@ ADAPTER = "stage2"
 def load_examples(path: str | Path) -> list[dict]:
     """Prompt-completion pairs from a chat JSONL (notebook 03's `chat.jsonl`); a bad line names the file and line."""
     out = []
-    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+    for n, rec in readers.read_jsonl(path):
         try:
-            msgs = json.loads(line)["messages"]
-            if [m["role"] for m in msgs][-1] != "assistant" or not msgs[-1]["content"].strip():
+            msgs = rec["messages"]
+            if not msgs or [m["role"] for m in msgs][-1] != "assistant" or not msgs[-1]["content"].strip():
                 raise ValueError("the last message is not a non-empty assistant answer")
-        except (json.JSONDecodeError, KeyError, TypeError, IndexError, ValueError) as e:
-            raise ValueError(f"{path}:{n}: not a chat example ({e})") from None
+            if not all(isinstance(m["content"], str) for m in msgs):
+                raise ValueError("a message's content is not text")
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError) as e:
+            raise ValueError(readers.bad_record(f"{path}:{n}", e, "a chat example")) from None
         out.append({"prompt": msgs[:-1], "completion": msgs[-1:]})
     if not out:
         raise ValueError(f"{path}: no examples")
@@ -163,7 +164,7 @@ def load_listwise(s2: dict, adapter_dir: str | Path, tokenizer, seed: int = 0, s
 
 
 def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Path, seed: int = 0,
-          max_steps: int | None = None, resume: bool = True):
+          max_steps: int | None = None, resume: bool = True, callbacks=None):
     """Supervised fine-tuning of the ``stage2`` adapter on prompt-completion pairs (loss on the answers only).
 
     Resumes from the last checkpoint in `output_dir`; saves the adapter to ``output_dir/adapter`` and the loss
@@ -180,7 +181,8 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
                      warmup_steps=s2.get("warmup", 0.0),  # below 1: a fraction of the steps
                      max_length=s2["max_length"],
                      completion_only_loss=True)  # the loss covers the assistant's reasoning and ranking, not the prompt
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
+                         callbacks=callbacks)
     train_and_log(trainer, output_dir, resume, {**s2, "seed": seed, "max_steps": args.max_steps, "examples": fingerprint(examples)})
     if not all(math.isfinite(h["loss"]) for h in trainer.state.log_history if "loss" in h):
         raise FloatingPointError(f"non-finite Stage-2 loss in {output_dir}: see its loss curve")

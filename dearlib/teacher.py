@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from .readers import ReadError
 from .records import Passage
 
 
@@ -31,7 +32,18 @@ class ScoreCache:
     def __init__(self, path: str | Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path))
-        self.db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, score REAL NOT NULL)")
+        try:
+            self.db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, score REAL NOT NULL)")
+            columns = [row[1] for row in self.db.execute("PRAGMA table_info(scores)")]
+            self.db.execute("SELECT COUNT(*) FROM scores").fetchone()  # reads the table: a damaged file fails here
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise ReadError(f"{path}: not a teacher score cache (SQLite: {e}); delete it and the teacher's scores "
+                            "are computed again") from None
+        if columns != ["key", "score"]:
+            self.db.close()
+            raise ReadError(f"{path}: its table 'scores' has columns {columns}, not ['key', 'score']: not a teacher "
+                            "score cache; delete it and the teacher's scores are computed again")
 
     @staticmethod
     def key(teacher_id: str, query: str, passage: str) -> str:

@@ -7,10 +7,11 @@ Every malformed line is reported with its file and line number; writing is atomi
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
-from . import atomic
+from . import atomic, readers
 from .records import Qrels, Run
 
 
@@ -20,22 +21,21 @@ class FormatError(ValueError):
 
 def read_qrels(path: str | os.PathLike) -> Qrels:
     qrels: Qrels = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            cols = line.split()
-            if len(cols) != 4:
-                raise FormatError(f"{path}:{n}: a qrels line needs 4 columns (qid iter docid grade), found {len(cols)}: {line.strip()!r}")
-            qid, _, docid, grade = cols
-            try:
-                g = int(grade)
-            except ValueError:
-                raise FormatError(f"{path}:{n}: relevance grade {grade!r} is not an integer") from None
-            old = qrels.setdefault(qid, {}).get(docid)
-            if old is not None and old != g:
-                raise FormatError(f"{path}:{n}: query {qid} judges docid {docid} twice, as {old} and {g}")
-            qrels[qid][docid] = g
+    for n, line in enumerate(readers.read_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        cols = line.split()
+        if len(cols) != 4:
+            raise FormatError(f"{path}:{n}: a qrels line needs 4 columns (qid iter docid grade), found {len(cols)}: {line.strip()!r}")
+        qid, _, docid, grade = cols
+        try:
+            g = int(grade)
+        except ValueError:
+            raise FormatError(f"{path}:{n}: relevance grade {grade!r} is not an integer") from None
+        old = qrels.setdefault(qid, {}).get(docid)
+        if old is not None and old != g:
+            raise FormatError(f"{path}:{n}: query {qid} judges docid {docid} twice, as {old} and {g}")
+        qrels[qid][docid] = g
     if not qrels:
         raise FormatError(f"{path}: no judgements in the file")
     return qrels
@@ -43,21 +43,22 @@ def read_qrels(path: str | os.PathLike) -> Qrels:
 
 def read_run(path: str | os.PathLike) -> Run:
     run: Run = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            cols = line.split()
-            if len(cols) != 6:
-                raise FormatError(f"{path}:{n}: a run line needs 6 columns (qid Q0 docid rank score tag), found {len(cols)}")
-            qid, _, docid, _rank, score, _tag = cols
-            try:
-                s = float(score)
-            except ValueError:
-                raise FormatError(f"{path}:{n}: score {score!r} is not a number") from None
-            if docid in run.setdefault(qid, {}):
-                raise FormatError(f"{path}:{n}: query {qid} lists docid {docid} twice")
-            run[qid][docid] = s
+    for n, line in enumerate(readers.read_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        cols = line.split()
+        if len(cols) != 6:
+            raise FormatError(f"{path}:{n}: a run line needs 6 columns (qid Q0 docid rank score tag), found {len(cols)}")
+        qid, _, docid, _rank, score, _tag = cols
+        try:
+            s = float(score)
+        except ValueError:
+            raise FormatError(f"{path}:{n}: score {score!r} is not a number") from None
+        if not math.isfinite(s):
+            raise FormatError(f"{path}:{n}: score {score!r} is not finite: no rank can be read from it")
+        if docid in run.setdefault(qid, {}):
+            raise FormatError(f"{path}:{n}: query {qid} lists docid {docid} twice")
+        run[qid][docid] = s
     if not run:
         raise FormatError(f"{path}: no lines in the run")
     return run

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from dearlib import bm25, data, metrics
-from dearlib.records import Passage, Query, to_run
+from dearlib.records import Candidates, Passage, Query, to_run
 
 # Words that the English analyzer neither stems nor drops, so term and length counts are what we write.
 DOCS = {"d1": "zebra zebra mango", "d2": "zebra kiwi kiwi kiwi", "d3": "mango kiwi", "d4": "lemon lemon"}
@@ -58,3 +58,18 @@ def test_noveleval_bm25_is_close_to_rankgpt(tmp_path, data_dir):
     got = metrics.evaluate(to_run(ranked), ds.qrels).as_percent()
     assert abs(got["nDCG@5"] - 45.96) <= 0.5 and abs(got["nDCG@10"] - 55.77) <= 0.5
     assert abs(got["nDCG@1"] - 33.33) <= 100 / 21 + 0.01
+
+
+@pytest.mark.parametrize("text", ["the of and", "papaya"])  # stop words only; a word no passage holds
+def test_a_query_bm25_cannot_score_is_named_in_both_paths(toy, tmp_path, text):
+    with pytest.raises(ValueError, match="no passage for query q7"):
+        toy.retrieve([Query("q6", "zebra"), Query("q7", text)], k=5)
+    c = Candidates(Query("q7", text), tuple(Passage(d, t) for d, t in DOCS.items()), (4.0, 3.0, 2.0, 1.0))
+    with pytest.raises(ValueError, match="no passage for query q7"):
+        bm25.rank_own_candidates([c], tmp_path)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_an_empty_query_is_refused_naming_its_id(text):
+    with pytest.raises(ValueError, match="query q8: the query text is empty"):
+        Query("q8", text)

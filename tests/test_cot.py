@@ -147,19 +147,40 @@ def test_interrupted_run_resumes_without_duplicates_or_losses(server, monkeypatc
 
 
 def test_local_generator_output_never_crashes_validation():
+    import torch
+    from transformers import LlamaForCausalLM
+
     from dearlib import listwise, models
     from dearlib.permutation import Ledger
 
     tok = models.load_tokenizer("tiny-llama")
-    import torch
-    from transformers import LlamaForCausalLM
-
     torch.manual_seed(0)
     lm = LlamaForCausalLM(models.tiny_llama_config(len(tok)))
-    g = cot.LocalGenerator(listwise.TransformersBackend(lm, tok, max_new_tokens=8, batch_size=1), "tiny", max_words=10)
-    texts = g.generate([window(0), window(1)])
-    assert texts == g.generate([window(0), window(1)])  # greedy: deterministic
+    windows = [window(0), window(1), window(2)]
+    g = cot.LocalGenerator(listwise.TransformersBackend(lm, tok, max_new_tokens=8, batch_size=2), "tiny", max_words=10)
+    texts = g.generate(windows)
+    assert texts == g.generate(windows)  # greedy: deterministic
+    # each completion is the model's answer to that window's own prompt: batching neither mixes nor drops windows
+    alone = listwise.TransformersBackend(lm, tok, max_new_tokens=8, batch_size=1)
+    assert texts == [alone.generate([cot.messages(w, 10)])[0] for w in windows]
+    assert all(isinstance(t, str) and t.strip() for t in texts)
     ledger = Ledger()
     for t in texts:
-        assert sorted(ledger.add(parse(t, 3)).order) == [0, 1, 2]  # random output still yields a permutation
-    assert sum(ledger.values()) == 2
+        ledger.add(parse(t, 3))
+    assert sum(ledger.values()) == len(windows)
+
+    # what a local model may write, each with the outcome (and repaired order) validation must give it, by hand
+    answers = {"": ("wrong format", [0, 1, 2]), "<think>[2] first": ("wrong format", [0, 1, 2]),
+               "[3] > [1] > [2]": ("ok", [2, 0, 1]), "[1] > [9]": ("out of range", [0, 1, 2]),
+               "[2] > [2] > [1]": ("repetition", [1, 0, 2])}
+
+    class Scripted:  # answers window i (its passages say "topic i") with the i-th text, in batches of two
+        batch_size = 2
+
+        def generate(self, prompts):
+            assert len(prompts) <= 2
+            return [list(answers)[int(re.search(r"topic (\d+)", p[-1]["content"]).group(1))] for p in prompts]
+
+    texts = cot.LocalGenerator(Scripted(), "scripted").generate([window(i) for i in range(5)])
+    assert texts == list(answers)
+    assert [(parse(t, 3).outcome, parse(t, 3).order) for t in texts] == list(answers.values())

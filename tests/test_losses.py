@@ -77,10 +77,26 @@ def test_listnet_minimum_is_at_the_teacher_distribution():
     assert losses.listnet(t([0.0, 2.0, -1.0]), teacher).item() > at_teacher
 
 
+def ndcg(labels, order):
+    """nDCG of a ranking (member indices, best first) with exponential gains, by the textbook formula."""
+    dcg = sum((2 ** labels[i] - 1) / math.log2(r + 2) for r, i in enumerate(order))
+    ideal = sum((2 ** g - 1) / math.log2(r + 2) for r, g in enumerate(sorted(labels, reverse=True)))
+    return dcg / ideal
+
+
 def test_lambdarank_weights_pairs_by_ndcg_change():
-    labels = t([2.0, 0.0, 1.0])
-    right, wrong = t([3.0, 1.0, 2.0]), t([1.0, 3.0, 2.0])
-    assert losses.lambdarank(right, labels).item() < losses.lambdarank(wrong, labels).item()
+    labels, scores = [2, 0, 1], [1.0, 3.0, 2.0]  # the student ranks member 1 (label 0) first: order 1, 2, 0
+    order = sorted(range(3), key=lambda i: -scores[i])
+    expected, pairs = 0.0, [(i, j) for i in range(3) for j in range(3) if labels[i] > labels[j]]
+    for i, j in pairs:  # each label-ordered pair: RankNet's term times |nDCG change| when i and j swap places
+        swapped = [j if m == i else i if m == j else m for m in order]
+        weight = abs(ndcg(labels, swapped) - ndcg(labels, order))
+        expected += weight * math.log(1 + math.exp(-(scores[i] - scores[j])))
+    got = losses.lambdarank(t(scores), t([float(l) for l in labels])).item()
+    assert got == pytest.approx(expected / len(pairs), rel=1e-5)
+    assert got != pytest.approx(losses.ranknet(t(scores), teacher=None).item(), rel=1e-3)  # not plain RankNet
+    right = t([3.0, 1.0, 2.0])
+    assert losses.lambdarank(right, t([2.0, 0.0, 1.0])).item() < got
 
 
 def test_unknown_loss_and_missing_teacher():

@@ -7,9 +7,8 @@ from collections import Counter
 
 import pytest
 import torch
-from transformers import TrainerCallback
 
-from conftest import ROOT
+from conftest import ROOT, training_callbacks
 from dearlib import models, stage1
 from dearlib.data import NQExample
 from dearlib.pairs import PairEncoder
@@ -44,7 +43,7 @@ def test_make_groups_skips_no_positive_and_drops_answer_negatives():
             "n1": Passage("n1", "the capital Paris again"), "n2": Passage("n2", "Lyon is a city")}
     ex = [NQExample(Query("1", "capital of france?"), ("Paris",), "g1"),
           NQExample(Query("2", "largest planet?"), ("Jupiter",), "g2")]
-    cands = {q: Candidates(Query(q, ""), tuple(pool.values()), (4.0, 3.0, 2.0, 1.0)) for q in ("1", "2")}
+    cands = {q: Candidates(Query(q, "a question"), tuple(pool.values()), (4.0, 3.0, 2.0, 1.0)) for q in ("1", "2")}
     groups, ledger = stage1.make_groups(ex, cands, pool, group_size=3)
     assert [g.qid for g in groups] == ["1"]
     assert groups[0].passages == ["Paris is the capital of France", "no answer here", "Lyon is a city"]
@@ -157,10 +156,7 @@ def test_non_finite_loss_stops_and_names_the_step(tmp_path, llama_tok):
         stage1.train(model, PairEncoder(llama_tok, 16, 16), toy_groups(), CFG, tmp_path / "nan", resume=False)
 
 
-class Interrupt(TrainerCallback):
-    def on_step_end(self, args, state, control, **kw):
-        if state.global_step == 3:
-            raise KeyboardInterrupt("killed mid-training")
+Interrupt, StepsSeen = training_callbacks()
 
 
 def test_resume_after_interruption_gives_the_same_model(tmp_path, llama_tok):
@@ -193,13 +189,10 @@ def test_checkpoints_of_other_settings_are_not_resumed(tmp_path, llama_tok, caps
         stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "b", callbacks=[Interrupt()])
     assert (tmp_path / "b" / "checkpoint-2").is_dir()
     # another learning rate: resuming would finish the old run, so it starts afresh and says why
-    seen = []
+    steps_seen = StepsSeen()
+    seen = steps_seen.steps
 
-    class FirstStep(TrainerCallback):
-        def on_step_end(self, args, state, control, **kw):
-            seen.append(state.global_step)
-
-    again = stage1.train(tiny_student(llama_tok), enc, toy_groups(), {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[FirstStep()])
+    again = stage1.train(tiny_student(llama_tok), enc, toy_groups(), {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[steps_seen])
     assert seen[0] == 1 and again.state.global_step == 6
     assert "other settings (changed: lr)" in capsys.readouterr().out
     # other teacher scores in the groups are other data, too
@@ -207,12 +200,18 @@ def test_checkpoints_of_other_settings_are_not_resumed(tmp_path, llama_tok, caps
     for g in groups:
         g.teacher = [20 * t for t in g.teacher]
     seen.clear()
-    stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[FirstStep()])
+    finished = stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4}, tmp_path / "b", callbacks=[steps_seen])
     assert seen[0] == 1 and "changed: groups" in capsys.readouterr().out
+    probe = (["what is thing 1"] * 3, ["thing 1 is a fruit", "car 1 drives", "sky 1"])
+    expected = Scorer(finished.model, enc).score_pairs(*probe)
     # what only evaluation reads (the ablation, the scoring depth) keeps the checkpoints: resumed from step 6
     seen.clear()
-    stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4, "eval_depth": 7}, tmp_path / "b", callbacks=[FirstStep()])
-    assert all(step > 6 for step in seen) and "other settings" not in capsys.readouterr().out
+    kept = stage1.train(tiny_student(llama_tok), enc, groups, {**CFG, "lr": 5e-4, "eval_depth": 7}, tmp_path / "b",
+                        callbacks=[steps_seen])
+    # the run finished at step 6: resumed there, no step is trained again
+    assert seen == [] and kept.state.global_step == 6 and "other settings" not in capsys.readouterr().out
+    assert Scorer(kept.model, enc).score_pairs(*probe) == pytest.approx(expected, abs=1e-6)  # the finished model itself
+    assert [h["step"] for h in json.loads((tmp_path / "b" / "loss_curve.json").read_text())] == [1, 2, 3, 4, 5, 6]
 
 
 def test_accelerate_launch_two_cpu_processes(tmp_path):
@@ -248,6 +247,25 @@ def test_saved_student_loads_back_with_the_same_scores(tmp_path, llama_tok):
         stage1.load_student({"student": {"backbone": "tiny-llama", "layers": 1, "lora": lora}}, tmp_path / "full", llama_tok)
     with pytest.raises(FileNotFoundError, match="it is a LoRA adapter"):
         stage1.load_student({"student": {"backbone": "tiny-llama", "layers": 1, "lora": None}}, tmp_path / "lora", llama_tok)
+
+
+def test_full_fine_tuning_student_trains_saves_and_loads_back(tmp_path, llama_tok):
+    """What mini trains (stage1.student.lora null): every weight trainable, saved whole, loaded back the same."""
+    s1 = {**CFG, "student": {"backbone": "tiny-llama", "layers": 1, "lora": None}}
+    enc = PairEncoder(llama_tok, 16, 16)
+    probe = (["what is thing 1"] * 3, ["thing 1 is a fruit", "car 1 drives", "sky 1"])
+    model = stage1.new_student(s1, llama_tok, seed=3)
+    trainable, total = stage1.trainable_parameters(model)
+    assert trainable == total  # no adapter: the whole model trains
+    before = Scorer(model, enc).score_pairs(*probe)
+    trainer = stage1.train(model, enc, toy_groups(), s1, tmp_path / "run", seed=3, max_steps=4, resume=False)
+    trained = Scorer(trainer.model, enc).score_pairs(*probe)
+    assert trained != pytest.approx(before, abs=1e-4)  # training changed the scores
+    trainer.save_model(str(tmp_path / "student"))
+    assert (tmp_path / "student" / "config.json").is_file() and not (tmp_path / "student" / "adapter_config.json").exists()
+    loaded = stage1.load_student(s1, tmp_path / "student", llama_tok, seed=3)
+    assert not loaded.training
+    assert Scorer(loaded, enc).score_pairs(*probe) == pytest.approx(trained, abs=1e-5)
 
 
 def test_find_student_prefers_the_saved_student_then_the_last_checkpoint(tmp_path):

@@ -2,13 +2,14 @@
 tokens only, both readings of the second adapter, resume, and the distributed entry point."""
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import ROOT, training_callbacks
 from dearlib import cot, listwise, models, stage1, stage2
 from dearlib.config import load_config
 from dearlib.listwise import ListwiseReranker, sliding_windows
@@ -212,14 +213,36 @@ def test_reading_a_shares_the_stage1_base_and_trains_on_answers_only(smoke, tmp_
             assert torch.equal(p, trained[name]), name
 
 
-def test_reading_b_separate_base_and_resume(smoke, tmp_path):
+Interrupt, StepsSeen = training_callbacks()
+
+
+def adapter_weights(model) -> dict:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
+
+
+def test_reading_b_separate_base_and_resume_gives_the_same_adapter(smoke, tmp_path):
     cfg, tok = smoke
-    s2 = {**cfg["stage2"], "reading": "separate", "max_steps": 2, "save_steps": 2}
-    stage2.train(stage2.new_listwise(s2, tok, 0), tok, examples(), s2, tmp_path / "s2")
-    # started again with more steps, it resumes from checkpoint-2 rather than from scratch
-    trainer = stage2.train(stage2.new_listwise(s2, tok, 0), tok, examples(), s2, tmp_path / "s2", max_steps=3)
-    assert trainer.state.global_step == 3
-    assert [h["step"] for h in json.loads((tmp_path / "s2" / "loss_curve.json").read_text())] == [1, 2, 3]
+    s2 = {**cfg["stage2"], "reading": "separate", "max_steps": 4, "save_steps": 2, "lr": 1e-2}
+    initial = adapter_weights(stage2.new_listwise(s2, tok, 0))
+    straight = adapter_weights(stage2.train(stage2.new_listwise(s2, tok, 0), tok, examples(), s2, tmp_path / "a", resume=False).model)
+    assert any(not torch.equal(straight[n], initial[n]) for n in initial)  # training moved the adapter
+    with pytest.raises(KeyboardInterrupt):
+        stage2.train(stage2.new_listwise(s2, tok, 0), tok, examples(), s2, tmp_path / "b", callbacks=[Interrupt()])
+    assert (tmp_path / "b" / "checkpoint-2").is_dir() and not (tmp_path / "b" / "checkpoint-4").exists()
+    # started again with the same settings, it resumes from checkpoint-2: steps 3 and 4 only, to the same adapter
+    seen = StepsSeen()
+    trainer = stage2.train(stage2.new_listwise(s2, tok, 0), tok, examples(), s2, tmp_path / "b", callbacks=[seen])
+    assert seen.steps == [3, 4] and trainer.state.global_step == 4
+    assert [h["step"] for h in json.loads((tmp_path / "b" / "loss_curve.json").read_text())] == [1, 2, 3, 4]
+    resumed = adapter_weights(trainer.model)
+    assert resumed.keys() == straight.keys() and straight
+    for name, w in straight.items():
+        assert torch.allclose(resumed[name], w, atol=1e-6), name
+    # once more: the run is finished, so nothing trains and the adapter is the finished one (from a fresh model)
+    seen = StepsSeen()
+    again = stage2.train(stage2.new_listwise(s2, tok, 0), tok, examples(), s2, tmp_path / "b", callbacks=[seen])
+    assert seen.steps == [] and again.state.global_step == 4
+    assert all(torch.allclose(w, straight[n], atol=1e-6) for n, w in adapter_weights(again.model).items())
     with pytest.raises(ValueError, match="needs the Stage-1 student"):
         stage2.new_listwise(cfg["stage2"], tok, 0)
 
@@ -236,11 +259,20 @@ def test_fit_drops_long_examples_and_counts_them(smoke):
 def test_greedy_generation_is_deterministic_and_parsed(smoke):
     cfg, tok = smoke
     lm = stage2.new_listwise({**cfg["stage2"], "reading": "separate"}, tok, 0)
-    backend = listwise.TransformersBackend(lm, tok, max_new_tokens=8, batch_size=2)
+    # constrained: a random model's answer is a permutation by construction, so the order it names is readable
+    backend = listwise.TransformersBackend(lm, tok, max_new_tokens=60, batch_size=2, constrained=True)
     lists = [cands("a", 6), cands("b", 6), cands("c", 6)]
-    first = ListwiseReranker(backend, 6, 3, 6, name="t").rerank(lists, progress=False)
+    first_rr = ListwiseReranker(backend, 6, 3, 6, name="t")
+    first = first_rr.rerank(lists, progress=False)
     second = ListwiseReranker(backend, 6, 3, 6, name="t").rerank(lists, progress=False)
     assert [c.passages for c in first] == [c.passages for c in second]
+    orders = []
+    for c, out, rec in zip(lists, first, first_rr.records):  # one window per list: its answer is the new order
+        ids = [int(i) - 1 for i in re.findall(r"\[(\d+)\]", rec.completion.split("</think>")[-1])]
+        assert sorted(ids) == list(range(6)) and rec.outcome == "ok", rec.completion
+        assert [p.docid for p in out.passages] == [c.passages[i].docid for i in ids]
+        orders.append(ids)
+    assert any(o != list(range(6)) for o in orders)  # some answer moved a passage: the order came from the answer
 
 
 def test_accelerate_launch_two_cpu_processes(tmp_path):
