@@ -159,8 +159,9 @@ def download(target: Path | None = None, upstream: str | None = None, datasets=t
         lines = "\n".join(f"  {', '.join(paths)}: {reason}" for reason, paths in failed.items())
         raise DataError(
             f"could not fetch {len(todo) - done} of {len(files)} data files from {upstream}:\n{lines}\n"
-            f"Kept: {done} files fetched now ({_mb(fetched)}) and {len(files) - len(todo)} already there, in {target}; "
-            "nothing half-written. To go on, either set DEAR_DATA_DIR to a folder holding the kit's data, place it "
+            + (f"Kept in {target}: {done} files fetched now ({_mb(fetched)}), {len(files) - len(todo)} there before; "
+               "nothing half-written." if done or len(files) > len(todo) else f"Nothing was written to {target}.")
+            + " To go on, either set DEAR_DATA_DIR to a folder holding the kit's data, place it "
             f"at {REPO_ROOT.parent / 'shared' / 'data'}, or rerun with network access to {upstream} "
             f"({_mb(sum(f.size for f in files))} in all) or to a mirror with the same layout "
             "(DEAR_DATA_UPSTREAM=<base URL>). A rerun fetches only the files still missing.")

@@ -169,6 +169,7 @@ def test_offline_says_once_what_is_missing_and_writes_nothing(no_data_env, data_
     assert message.count("error: ") == 1
     assert f"could not fetch 10 of 10 data files from {offline_url}" in message
     assert all(f.path in message for f in data.MANIFEST) and "refused" in message
+    assert f"Nothing was written to {data.cache_dir()}" in message
     for what_to_do in ("DEAR_DATA_DIR", str(no_data_env / "shared" / "data"), "DEAR_DATA_UPSTREAM",
                        f"({upstream_mb(data_dir)} in all)"):
         assert what_to_do in message
