@@ -111,10 +111,6 @@ def verify(data_dir: Path, datasets=tuple(DATASETS)) -> None:
         verify_one(data_dir / f.path, f)
 
 
-def _upstream(upstream: str | None = None) -> str:
-    return (upstream or os.environ.get("DEAR_DATA_UPSTREAM") or UPSTREAM).rstrip("/")
-
-
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
@@ -131,7 +127,7 @@ def download(target: Path | None = None, upstream: str | None = None, datasets=t
     from tqdm import tqdm
 
     target = Path(target) if target else cache_dir()
-    upstream = _upstream(upstream)
+    upstream = (upstream or os.environ.get("DEAR_DATA_UPSTREAM") or UPSTREAM).rstrip("/")
     files = _files(datasets)
     todo = [f for f in files if not _is_intact(target / f.path, f)]
     if not todo:

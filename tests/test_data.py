@@ -160,6 +160,15 @@ def test_a_corrupt_file_is_rejected_by_name_and_nothing_is_kept(no_data_env, dat
             data.verify_one(target / other.path, other)  # the other files were fetched and kept
 
 
+def test_a_file_the_mirror_lacks_is_named_and_the_others_are_fetched(no_data_env, data_mirror):
+    f = next(f for f in data.MANIFEST if f.path == "dl20/topics.tsv")
+    (data_mirror.root / f.source).unlink()
+    target = no_data_env / "dl"
+    with pytest.raises(DataError, match=r"could not fetch 1 of 10 .*\n  dl20/topics\.tsv: HTTP 404 .*\nKept in .*: 9 files"):
+        data.download(target, upstream=data_mirror.url)
+    assert len(data_mirror.requests) == 10 and not (target / f.path).exists()
+
+
 def test_offline_says_once_what_is_missing_and_writes_nothing(no_data_env, data_dir, offline_url, monkeypatch, capsys):
     no_shared_data(no_data_env, monkeypatch)
     monkeypatch.setenv("DEAR_DATA_UPSTREAM", offline_url)
