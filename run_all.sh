@@ -5,6 +5,8 @@
 # Executed copies go to outputs/<profile>/ and results to results/<profile>/ (neither is committed); notebook 07
 # draws the figures into figures/<profile>/.
 # Stops at the first notebook that fails, names it, and exits non-zero.
+# With no data directory (DEAR_DATA_DIR, ../shared/data), it first downloads the data into the user cache
+# (python -m dearlib.data ensure; DEAR_DATA_UPSTREAM names a mirror).
 set -euo pipefail
 cd "$(dirname "$0")"
 profile=mini
@@ -12,7 +14,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile=${2:?--profile needs a value}; shift 2 ;;
     --profile=*) profile=${1#--profile=}; shift ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument '$1' (use --profile smoke|mini|paper)" >&2; exit 2 ;;
   esac
 done
@@ -20,6 +22,7 @@ case "$profile" in smoke|mini|paper) ;; *) echo "run_all.sh: unknown profile '$p
 
 scripts/setup_env.sh
 export PATH="$PWD/.venv/bin:$PATH"
+python -m dearlib.data ensure
 out="outputs/$profile"
 mkdir -p "$out"
 total_start=$(date +%s)

@@ -3,8 +3,10 @@
 The data directory is looked for in this order:
 1. the environment variable ``DEAR_DATA_DIR``;
 2. ``../shared/data`` beside the checkout (what CI and the `mini` profile use);
-3. a user cache (``~/.cache/dear-kit/data``, or ``$XDG_CACHE_HOME/dear-kit/data``), filled on request by
-   `download()` from the pinned upstream files below, each checked against its SHA-256 before it is kept.
+3. a user cache (``~/.cache/dear-kit/data``, or ``$XDG_CACHE_HOME/dear-kit/data``), filled by `download()` from
+   the pinned upstream files below (or a mirror: ``DEAR_DATA_UPSTREAM``), each checked against its SHA-256 before
+   it is kept. `ensure()` (``python -m dearlib.data ensure``, the first step of ./run_all.sh and ./run_tests.sh)
+   downloads there when no data directory is found.
 
 The data files are public data sets (see the data README for licences) and are never committed to the kit.
 This module loads NovelEval-2306, TREC DL19/DL20 (BM25 top-100 in RankGPT's "hits" JSON, qrels, topics) and the
@@ -15,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -22,6 +25,7 @@ import sys
 import urllib.error
 import urllib.request
 import warnings
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,20 +46,21 @@ class DataFile:
     path: str  # where the file lies in a data directory
     source: str  # upstream "owner/repo/commit/path"; the commit pins the bytes
     sha256: str  # of the upstream bytes (for the .json.gz files: of the JSON before it is gzipped here)
+    size: int  # of the upstream bytes, for the progress bar and to stop reading a wrong file early
     gzip: bool = False  # upstream serves plain JSON; the data directory keeps it gzipped
 
 
 MANIFEST = (
-    DataFile("noveleval/corpus.tsv", f"{RANKGPT}/NovelEval/corpus.tsv", "a62a5609a69ab2ec330d48c72bcd5a1bf3eb243ffcb2fa355013ab2512b1a99a"),
-    DataFile("noveleval/queries.tsv", f"{RANKGPT}/NovelEval/queries.tsv", "78ed1ab0c4cc42a9b2d3a774d85a751cb792b01a7dfd9c1fa1401278b4736519"),
-    DataFile("noveleval/qrels.txt", f"{RANKGPT}/NovelEval/qrels.txt", "39b0be49af40899346a32caa4e8c4aa79c15b03d7e8eef4cb0682db14109750f"),
-    DataFile("dl19/bm25_top100.json.gz", f"{RANK_LLM}/retrieve_results/BM25/retrieve_results_dl19.json", "4f3e4aba8bb68c1b38405da010f44537f31d3b5fff7088ef97c03caed1076674", gzip=True),
-    DataFile("dl19/qrels.txt", f"{ANSERINI_TOOLS}/qrels/qrels.dl19-passage.txt", "8a1f10d550732e4cd91d7fc49846a3784de4040972f583e69285a88f3c5fee92"),
-    DataFile("dl19/topics.tsv", f"{ANSERINI_TOOLS}/topics/topics.dl19-passage.txt", "518992da259fb61f64e4790791df91a7b42ea5773f374aed59220ebb51d58d90"),
-    DataFile("dl20/bm25_top100.json.gz", f"{RANK_LLM}/retrieve_results/BM25/retrieve_results_dl20.json", "68b0ea4515ea022de921d54d5a53b4e93ed2f2993d350323c3173e47f3cea9f0", gzip=True),
-    DataFile("dl20/qrels.txt", f"{ANSERINI_TOOLS}/qrels/qrels.dl20-passage.txt", "60d4c34561f9687f8f73e0a752ba80ab80159b3e9c1bedd0a351f747ed6f5684"),
-    DataFile("dl20/topics.tsv", f"{ANSERINI_TOOLS}/topics/topics.dl20.txt", "726cb4018b85a335fcbe09004df7f084ec1bf20531961d9af7b0c71dd609e69b"),
-    DataFile("nq/nq-open-oracle.jsonl.gz", f"{LOST_IN_THE_MIDDLE}/qa_data/nq-open-oracle.jsonl.gz", "6a7f72b846f663a133ef952244e5a4e43f06bcf190afe34e8fbe687ce0d1653e"),
+    DataFile("noveleval/corpus.tsv", f"{RANKGPT}/NovelEval/corpus.tsv", "a62a5609a69ab2ec330d48c72bcd5a1bf3eb243ffcb2fa355013ab2512b1a99a", 385372),
+    DataFile("noveleval/queries.tsv", f"{RANKGPT}/NovelEval/queries.tsv", "78ed1ab0c4cc42a9b2d3a774d85a751cb792b01a7dfd9c1fa1401278b4736519", 1096),
+    DataFile("noveleval/qrels.txt", f"{RANKGPT}/NovelEval/qrels.txt", "39b0be49af40899346a32caa4e8c4aa79c15b03d7e8eef4cb0682db14109750f", 5270),
+    DataFile("dl19/bm25_top100.json.gz", f"{RANK_LLM}/retrieve_results/BM25/retrieve_results_dl19.json", "4f3e4aba8bb68c1b38405da010f44537f31d3b5fff7088ef97c03caed1076674", 2306085, gzip=True),
+    DataFile("dl19/qrels.txt", f"{ANSERINI_TOOLS}/qrels/qrels.dl19-passage.txt", "8a1f10d550732e4cd91d7fc49846a3784de4040972f583e69285a88f3c5fee92", 187092),
+    DataFile("dl19/topics.tsv", f"{ANSERINI_TOOLS}/topics/topics.dl19-passage.txt", "518992da259fb61f64e4790791df91a7b42ea5773f374aed59220ebb51d58d90", 1764),
+    DataFile("dl20/bm25_top100.json.gz", f"{RANK_LLM}/retrieve_results/BM25/retrieve_results_dl20.json", "68b0ea4515ea022de921d54d5a53b4e93ed2f2993d350323c3173e47f3cea9f0", 2912805, gzip=True),
+    DataFile("dl20/qrels.txt", f"{ANSERINI_TOOLS}/qrels/qrels.dl20-passage.txt", "60d4c34561f9687f8f73e0a752ba80ab80159b3e9c1bedd0a351f747ed6f5684", 218617),
+    DataFile("dl20/topics.tsv", f"{ANSERINI_TOOLS}/topics/topics.dl20.txt", "726cb4018b85a335fcbe09004df7f084ec1bf20531961d9af7b0c71dd609e69b", 8394),
+    DataFile("nq/nq-open-oracle.jsonl.gz", f"{LOST_IN_THE_MIDDLE}/qa_data/nq-open-oracle.jsonl.gz", "6a7f72b846f663a133ef952244e5a4e43f06bcf190afe34e8fbe687ce0d1653e", 900334),
 )
 DATASETS = {"noveleval": "noveleval/", "dl19": "dl19/", "dl20": "dl20/", "nq": "nq/"}
 
@@ -108,40 +113,117 @@ def verify(data_dir: Path, datasets=tuple(DATASETS)) -> None:
         verify_one(data_dir / f.path, f)
 
 
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
 def download(target: Path | None = None, upstream: str | None = None, datasets=tuple(DATASETS)) -> Path:
     """Fetch the pinned files of `datasets` into `target` (default: the user cache), checking each checksum.
 
-    Files already present and correct are kept. A file is written only after its bytes match the pin, so an
-    interrupted or corrupt download leaves nothing behind. `upstream` (or $DEAR_DATA_UPSTREAM) replaces the
-    base URL, for a mirror.
+    Files already present and correct are kept, so a rerun fetches only what is missing or corrupt. Each file is
+    streamed into a temporary file beside its destination and renamed only after its SHA-256 matches the pin: an
+    interrupted or corrupt download leaves nothing behind (a temporary file left by a killed run is deleted, never
+    trusted). `upstream` (or $DEAR_DATA_UPSTREAM) replaces the base URL, for a mirror with the same layout.
+    On failure, one DataError lists every file not fetched, the base URL and what to do.
     """
+    from tqdm import tqdm
+
     target = Path(target) if target else cache_dir()
     upstream = (upstream or os.environ.get("DEAR_DATA_UPSTREAM") or UPSTREAM).rstrip("/")
-    for f in _files(datasets):
-        dest = target / f.path
-        if dest.is_file():
+    files = _files(datasets)
+    todo = [f for f in files if not _is_intact(target / f.path, f)]
+    if not todo:
+        print(f"Data: all {len(files)} files in {target} match their pinned SHA-256; nothing to fetch.", file=sys.stderr)
+        return target
+    print(f"Data: fetching {len(todo)} of {len(files)} files ({_mb(sum(f.size for f in todo))}) from {upstream} "
+          f"into {target}", file=sys.stderr)
+    failed: dict[str, list[str]] = {}  # reason -> files
+    fetched = 0
+    with tqdm(total=sum(f.size for f in todo), unit="B", unit_scale=True, file=sys.stderr, mininterval=1) as bar:
+        for i, f in enumerate(todo):
+            bar.set_description(f"[{i + 1}/{len(todo)}] {f.path}")
             try:
-                verify_one(dest, f)
-                continue
-            except DataError:
-                pass  # a stale or corrupt copy: fetch it again
-        url = f"{upstream}/{f.source}"
-        try:
-            with urllib.request.urlopen(url, timeout=60) as r:
-                data = r.read()
-        except (urllib.error.URLError, OSError) as e:
-            raise DataError(f"could not download {url}: {e}. Downloading needs network access to {upstream}") from e
-        if _sha256(data) != f.sha256:
-            raise DataError(f"checksum mismatch for {url}: expected sha256 {f.sha256}, got {_sha256(data)}; "
-                            f"nothing was written to {dest}")
-        atomic.write_bytes(dest, gzip.compress(data, mtime=0) if f.gzip else data)
-        print(f"downloaded {f.path}", file=sys.stderr)
+                fetched += _fetch(f"{upstream}/{f.source}", f, target / f.path, bar)
+            except DataError as e:  # wrong bytes: this file only
+                failed.setdefault(str(e), []).append(f.path)
+            except urllib.error.HTTPError as e:  # the server answers but lacks this file
+                failed.setdefault(f"HTTP {e.code} {e.reason}", []).append(f.path)
+            except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as e:
+                # the server cannot be reached: the files after this one would fail the same way
+                failed.setdefault(f"not reachable ({getattr(e, 'reason', None) or e})", []).extend(g.path for g in todo[i:])
+                break
+    done = len(todo) - sum(map(len, failed.values()))
+    if failed:
+        lines = "\n".join(f"  {', '.join(paths)}: {reason}" for reason, paths in failed.items())
+        raise DataError(
+            f"could not fetch {len(todo) - done} of {len(files)} data files from {upstream}:\n{lines}\n"
+            + (f"Kept in {target}: {done} files fetched now ({_mb(fetched)}), {len(files) - len(todo)} there before; "
+               "nothing half-written." if done or len(files) > len(todo) else f"Nothing was written to {target}.")
+            + " To go on, either set DEAR_DATA_DIR to a folder holding the kit's data, place it "
+            f"at {REPO_ROOT.parent / 'shared' / 'data'}, or rerun with network access to {upstream} "
+            f"({_mb(sum(f.size for f in files))} in all) or to a mirror with the same layout "
+            "(DEAR_DATA_UPSTREAM=<base URL>). A rerun fetches only the files still missing.")
+    print(f"Data: fetched {done} files ({_mb(fetched)}) into {target}; all {len(files)} match their pinned SHA-256.",
+          file=sys.stderr)
     return target
+
+
+def _fetch(url: str, f: DataFile, dest: Path, bar) -> int:
+    """Stream `url` to a temporary file beside `dest` (gzipped if `f.gzip`), renamed to `dest` only if it matches."""
+    for stale in dest.parent.glob(f".{dest.name}.*.tmp"):  # left by a killed run: never trusted
+        stale.unlink(missing_ok=True)
+    digest, n = hashlib.sha256(), 0
+    with urllib.request.urlopen(url, timeout=60) as r, atomic.writing(dest) as out:
+        sink = gzip.GzipFile(fileobj=out, mode="wb", mtime=0) if f.gzip else out
+        while chunk := r.read(1 << 16):
+            n += len(chunk)
+            if n > f.size:  # larger than the pinned file: not it, whatever follows
+                raise DataError(f"larger than the pinned {f.size} bytes: not the pinned file (from {url}); nothing was kept")
+            digest.update(chunk)
+            sink.write(chunk)
+            bar.update(len(chunk))
+        if f.gzip:
+            sink.close()  # writes the gzip trailer; `out` stays open
+        if digest.hexdigest() != f.sha256:
+            raise DataError(f"checksum mismatch: expected sha256 {f.sha256}, got {digest.hexdigest()} (from {url}); "
+                            "nothing was kept")
+    return n
+
+
+def _is_intact(path: Path, f: DataFile) -> bool:
+    try:
+        verify_one(path, f)
+        return True
+    except (DataError, FileNotFoundError):
+        return False
+
+
+def ensure(datasets=tuple(DATASETS)) -> Path:
+    """The data directory, checked: the one `find_data_dir` finds, else the user cache, filled by `download`.
+
+    What ./run_all.sh and ./run_tests.sh call first, so that a fresh machine needs no manual step. A folder named
+    by DEAR_DATA_DIR is only checked, never written to.
+    """
+    try:
+        found = find_data_dir(datasets)
+    except DataError:
+        if os.environ.get("DEAR_DATA_DIR"):
+            raise
+        found = None
+    if found is None or found == cache_dir():
+        return download(cache_dir(), datasets=datasets)  # checks what is there; fetches what is missing or corrupt
+    verify(found, datasets)
+    print(f"Data: using {found} (all {len(_files(datasets))} files match their pinned SHA-256)", file=sys.stderr)
+    return found
 
 
 def verify_one(path: Path, f: DataFile) -> None:
     raw = path.read_bytes()
-    if _sha256(gzip.decompress(raw) if f.gzip else raw) != f.sha256:
+    try:
+        ok = _sha256(gzip.decompress(raw) if f.gzip else raw) == f.sha256
+    except (OSError, EOFError, zlib.error):  # a truncated or non-gzip file
+        ok = False
+    if not ok:
         raise DataError(f"{path}: checksum mismatch (expected sha256 {f.sha256} of the upstream file {f.source}); "
                         "the file is corrupt or not the pinned version: delete it and download again")
 
@@ -353,12 +435,15 @@ def main(argv=None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m dearlib.data", description="Find, check or download the kit's data.")
-    ap.add_argument("command", choices=["where", "verify", "download"])
+    ap.add_argument("command", choices=["where", "verify", "download", "ensure"],
+                    help="ensure: use the data directory found, or download into the user cache if there is none")
     ap.add_argument("--to", type=Path, help="download target (default: the user cache)")
     a = ap.parse_args(argv)
     try:
         if a.command == "download":
             print(download(a.to))
+        elif a.command == "ensure":
+            ensure()
         else:
             d = find_data_dir()
             if a.command == "verify":

@@ -41,3 +41,57 @@ def training_callbacks():
             self.steps.append(state.global_step)
 
     return Interrupt, StepsSeen
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: runs for minutes (a nested ./run_all.sh); part of the default run")
+
+
+@pytest.fixture
+def data_mirror(tmp_path, data_dir):
+    """A loopback HTTP server laid out like the data's upstream (owner/repo/commit/path), serving the pinned bytes
+    of every file of the manifest, built from `data_dir` (the .json.gz entries un-gzipped: upstream serves JSON).
+
+    Yields its folder (`root`), its base URL (`url`) and the paths it was asked for (`requests`, to count fetches).
+    """
+    import gzip
+    import http.server
+    import threading
+    from types import SimpleNamespace
+
+    from dearlib.data import MANIFEST
+
+    root = tmp_path / "mirror"
+    for f in MANIFEST:
+        raw = (data_dir / f.path).read_bytes()
+        (root / f.source).parent.mkdir(parents=True, exist_ok=True)
+        (root / f.source).write_bytes(gzip.decompress(raw) if f.gzip else raw)
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self):
+            requests.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # loopback only
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield SimpleNamespace(root=root, url=f"http://127.0.0.1:{server.server_address[1]}", requests=requests)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def offline_url():
+    """A loopback URL where nothing listens (a port bound, then freed): every request is refused, as offline."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

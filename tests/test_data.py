@@ -1,9 +1,6 @@
 import gzip
-import http.server
 import json
 import shutil
-import threading
-from functools import partial
 
 import pytest
 
@@ -103,42 +100,104 @@ def test_hits_round_trip(tmp_path, data_dir):
     assert data.read_hits(p) == cands
 
 
-@pytest.fixture
-def mirror(tmp_path, data_dir):
-    """A loopback HTTP server laid out like the upstream (owner/repo/commit/path), serving the pinned bytes."""
-    root = tmp_path / "mirror"
-    for f in data.MANIFEST:
-        if f.path.startswith(("noveleval/", "dl19/")):
-            dst = root / f.source
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            raw = (data_dir / f.path).read_bytes()
-            dst.write_bytes(gzip.decompress(raw) if f.gzip else raw)
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def upstream_mb(data_dir, files=data.MANIFEST):
+    """The size of the upstream bytes of `files`, measured on the data directory (the JSON un-gzipped)."""
+    n = sum(len(gzip.decompress((data_dir / f.path).read_bytes()) if f.gzip else (data_dir / f.path).read_bytes())
+            for f in files)
+    return f"{n / 1e6:.1f} MB"
 
 
-def test_download_checks_and_fills_the_cache(no_data_env, mirror, monkeypatch):
-    _, url = mirror
-    target = data.download(upstream=url, datasets=("noveleval", "dl19"))
-    assert target == data.cache_dir()
-    data.verify(target, ("noveleval", "dl19"))
-    # with no DEAR_DATA_DIR and no ../shared/data beside the checkout, the cache is where the data is found
+def no_shared_data(no_data_env, monkeypatch):
+    """As on a fresh machine: no DEAR_DATA_DIR, no ../shared/data beside the checkout, an empty cache."""
     monkeypatch.setattr(data, "REPO_ROOT", no_data_env / "checkout")
-    assert data.find_data_dir(("noveleval", "dl19")) == target
-    assert len(data.load_trec_dl(2019, target).candidates) == 43
 
 
-def test_download_with_checksum_mismatch_writes_nothing(no_data_env, mirror):
-    root, url = mirror
+def temp_files(folder):
+    return sorted(p.name for p in folder.rglob("*.tmp"))
+
+
+def test_ensure_fills_an_empty_cache_once(no_data_env, data_dir, data_mirror, monkeypatch, capsys):
+    no_shared_data(no_data_env, monkeypatch)
+    monkeypatch.setenv("DEAR_DATA_UPSTREAM", data_mirror.url)
+    target = data.ensure()
+    assert target == data.cache_dir() and len(data_mirror.requests) == len(data.MANIFEST)
+    data.verify(target)
+    err = capsys.readouterr().err
+    assert f"fetched 10 files ({upstream_mb(data_dir)}) into {target}" in err and data_mirror.url in err
+    assert data.find_data_dir() == target and len(data.load_trec_dl(2019, target).candidates) == 43
+    assert data.ensure() == target
+    assert len(data_mirror.requests) == len(data.MANIFEST)  # the second run fetched nothing
+    assert "nothing to fetch" in capsys.readouterr().err
+
+
+def test_a_rerun_fetches_only_what_is_missing_or_corrupt(no_data_env, data_mirror):
+    target = data.download(no_data_env / "dl", upstream=data_mirror.url)
+    (target / "dl19" / "qrels.txt").unlink()
+    (target / "dl19" / ".qrels.txt.x1y2.tmp").write_text("19335 0 1017759 0\n")  # a killed run's partial file
+    with open(target / "noveleval" / "queries.tsv", "a") as f:
+        f.write("21\tan extra query\n")
+    data_mirror.requests.clear()
+    data.download(target, upstream=data_mirror.url)
+    fetched = {f.source for f in data.MANIFEST if f.path in ("dl19/qrels.txt", "noveleval/queries.tsv")}
+    assert sorted(r.lstrip("/") for r in data_mirror.requests) == sorted(fetched)
+    data.verify(target)
+    assert temp_files(target) == []  # the partial file was deleted, not trusted
+
+
+@pytest.mark.parametrize("served, reason", [(b"0 Q0 0-0 2\n", "checksum mismatch"),
+                                            (None, "larger than the pinned 5270 bytes")])
+def test_a_corrupt_file_is_rejected_by_name_and_nothing_is_kept(no_data_env, data_mirror, served, reason):
     f = next(f for f in data.MANIFEST if f.path == "noveleval/qrels.txt")
-    (root / f.source).write_text("0 Q0 0-0 2\n")
-    with pytest.raises(DataError, match=r"checksum mismatch for .*qrels\.txt.*nothing was written"):
-        data.download(no_data_env / "dl", upstream=url, datasets=("noveleval",))
-    assert not (no_data_env / "dl" / "noveleval" / "qrels.txt").exists()
+    mirrored = data_mirror.root / f.source
+    mirrored.write_bytes(served or mirrored.read_bytes() + b"0 Q0 0-0 2\n")
+    target = no_data_env / "dl"
+    with pytest.raises(DataError, match=rf"could not fetch 1 of 10 data files from {data_mirror.url}:\n"
+                                        rf"  noveleval/qrels\.txt: {reason}.*nothing was kept"):
+        data.download(target, upstream=data_mirror.url)
+    assert not (target / f.path).exists() and temp_files(target) == []
+    for other in data.MANIFEST:
+        if other is not f:
+            data.verify_one(target / other.path, other)  # the other files were fetched and kept
+
+
+def test_a_file_the_mirror_lacks_is_named_and_the_others_are_fetched(no_data_env, data_mirror):
+    f = next(f for f in data.MANIFEST if f.path == "dl20/topics.tsv")
+    (data_mirror.root / f.source).unlink()
+    target = no_data_env / "dl"
+    with pytest.raises(DataError, match=r"could not fetch 1 of 10 .*\n  dl20/topics\.tsv: HTTP 404 .*\nKept in .*: 9 files"):
+        data.download(target, upstream=data_mirror.url)
+    assert len(data_mirror.requests) == 10 and not (target / f.path).exists()
+
+
+def test_offline_says_once_what_is_missing_and_writes_nothing(no_data_env, data_dir, offline_url, monkeypatch, capsys):
+    no_shared_data(no_data_env, monkeypatch)
+    monkeypatch.setenv("DEAR_DATA_UPSTREAM", offline_url)
+    assert data.main(["ensure"]) == 1
+    err = capsys.readouterr().err
+    message = err[err.index("error: "):]
+    assert message.count("error: ") == 1
+    assert f"could not fetch 10 of 10 data files from {offline_url}" in message
+    assert all(f.path in message for f in data.MANIFEST) and "refused" in message
+    assert f"Nothing was written to {data.cache_dir()}" in message
+    for what_to_do in ("DEAR_DATA_DIR", str(no_data_env / "shared" / "data"), "DEAR_DATA_UPSTREAM",
+                       f"({upstream_mb(data_dir)} in all)"):
+        assert what_to_do in message
+    assert not [p for p in (no_data_env / "cache").rglob("*") if p.is_file()]
+
+
+def test_ensure_only_checks_a_data_directory_it_finds(no_data_env, data_dir, offline_url, monkeypatch):
+    monkeypatch.setenv("DEAR_DATA_UPSTREAM", offline_url)  # no download may be tried
+    d = copy_data(data_dir, no_data_env / "d", tuple(data.DATASETS))
+    monkeypatch.setenv("DEAR_DATA_DIR", str(d))
+    assert data.ensure() == d
+    with open(d / "dl20" / "topics.tsv", "a") as f:
+        f.write("1\tan extra topic\n")
+    with pytest.raises(DataError, match=r"dl20/topics\.tsv: checksum mismatch"):
+        data.ensure()
+    (d / "dl20" / "topics.tsv").unlink()
+    with pytest.raises(DataError, match=r"incomplete: missing dl20/topics\.tsv"):
+        data.ensure()  # the folder DEAR_DATA_DIR names is the user's: never filled from the network
+    assert not (no_data_env / "cache").exists()
 
 
 def test_topics_cover_the_judged_queries(data_dir):
