@@ -78,8 +78,10 @@ def test_run_tests_on_a_fresh_clone_fetches_the_data_first(tmp_path, data_mirror
     data.verify(cached_data(tmp_path))
 
 
-@pytest.mark.slow
-def test_run_all_smoke_on_a_fresh_clone(tmp_path, data_mirror):
+def run_all_smoke_on_a_fresh_clone(tmp_path, data_mirror) -> Path:
+    """./run_all.sh --profile smoke in a fresh clone against the mirror, checked to the end; returns the clone.
+    tests/test_notebooks.py calls it and compares its metrics with the notebooks' own smoke run: one run proves
+    both the fresh machine and determinism."""
     clone = fresh_clone(tmp_path)
     rc, out = run(["./run_all.sh", "--profile", "smoke"], clone, environment(clone, tmp_path, data_mirror.url),
                   timeout=2400)
@@ -90,3 +92,4 @@ def test_run_all_smoke_on_a_fresh_clone(tmp_path, data_mirror):
     bm25 = json.loads((clone / "results" / "smoke" / "dl19" / "bm25.json").read_text())
     assert bm25["dataset"] == "dl19" and bm25["profile"] == "smoke"
     assert len(list((clone / "results" / "smoke").glob("*/*.json"))) >= 25  # every notebook wrote its results
+    return clone

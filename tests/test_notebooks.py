@@ -40,12 +40,16 @@ def smoke_run(tmp_path_factory):
     return run_all_smoke(tmp_path_factory.mktemp("smoke"))
 
 
-def test_two_smoke_runs_give_identical_metrics(smoke_run, tmp_path):
+@pytest.mark.slow
+def test_a_fresh_clone_runs_smoke_to_the_end_with_identical_metrics(smoke_run, tmp_path, data_mirror):
+    """./run_all.sh --profile smoke in a fresh clone with no data beside it (fetched from a loopback mirror) gives
+    the same metric values as this module's own run: the fresh machine and determinism in one run."""
+    from test_fresh_clone import run_all_smoke_on_a_fresh_clone
+
     from dearlib.evaluation import compare_runs
 
-    again = run_all_smoke(tmp_path)
-    assert compare_runs(smoke_run / "results", again / "results", "smoke") == []
-    assert len(list((again / "results" / "smoke").glob("*/*.json"))) >= 25  # every notebook's results were compared
+    clone = run_all_smoke_on_a_fresh_clone(tmp_path, data_mirror)
+    assert compare_runs(smoke_run / "results", clone / "results", "smoke") == []
 
 
 def test_notebook_01_writes_bm25_results_by_the_contract(smoke_run):
