@@ -6,7 +6,8 @@ Three pieces, each used by ``scripts/reference_run.py`` (which runs ``run_all.sh
 - `write_timings` records each notebook's wall time with the commit and the machine (``run_all.sh`` calls
   ``python -m dearlib.reference_run timings``; it writes ``outputs/<profile>/timings.json``);
 - `clean_notebook` makes an executed notebook readable outside this machine: widget state and papermill's
-  metadata gone, absolute paths made relative to the checkout (home folders ``~``, temporary ones ``<tmp>``),
+  metadata gone, absolute paths made relative to the checkout (its parent ``..``, home folders ``~``, temporary
+  ones ``<tmp>``),
   progress bars and library warnings (FutureWarning, UserWarning, ...) dropped; figures, tables and the
   notebook's own messages stay; `set_time_line` rewrites the ``**Time:**`` line of the first markdown cell;
 - `results_page` renders RESULTS.md from the files under ``docs/reference-run/`` only (result files, timings,
@@ -83,9 +84,12 @@ _PROGRESS = re.compile(r"\d+%\|.*\|\s*\d+(\.\d+)?[kMG]?/\S+ \[|\|\s*\d+/\d+ \[\d
 
 def path_rules(root: str | Path) -> list[tuple[re.Pattern, str]]:
     """(pattern, replacement) pairs, applied in order: the checkout (and its .venv, which may be a link elsewhere)
-    becomes relative, a home folder `~`, a temporary folder `<tmp>`."""
+    becomes relative, the folder holding it `..` (the data sit in ../shared/data), a home folder `~`, a temporary
+    folder `<tmp>`."""
     root = Path(root).absolute()
     literal = {str(root): "", str(root.resolve()): ""}
+    for parent in {root.parent, root.resolve().parent} - {Path("/")}:
+        literal.setdefault(str(parent), "..")
     for venv in (root / ".venv", Path(sys.prefix)):  # the kernel's libraries, wherever the environment lives
         if venv.exists():
             literal.setdefault(str(venv.resolve()), ".venv")

@@ -62,10 +62,11 @@ def parse_ranking_tables(text: str) -> dict:
 def test_paths_become_relative_to_the_checkout_home_or_tmp():
     root = "/work/kit"
     rules = ref.path_rules(root)
-    text = (f"wrote {root}/results/mini/dl19/bm25.json; cwd {root}; other {root}2/x; "
+    text = (f"wrote {root}/results/mini/dl19/bm25.json; cwd {root}; data /work/shared/data; other {root}2/x; "
             f"cache /root/.cache/hf and /home/alice/data; temp /tmp/tmpab12cd/run.trec; tool /usr/bin/tmpx")
-    assert ref.relativise(text, rules) == ("wrote results/mini/dl19/bm25.json; cwd .; other /work/kit2/x; "
+    assert ref.relativise(text, rules) == ("wrote results/mini/dl19/bm25.json; cwd .; data ../shared/data; other ../kit2/x; "
                                            "cache ~/.cache/hf and ~/data; temp <tmp>/run.trec; tool /usr/bin/tmpx")
+    assert ref.relativise("/kit/a and /kitchen", ref.path_rules("/kit")) == "a and /kitchen"  # / is no parent to name
 
 
 def executed_notebook(root):
