@@ -405,20 +405,25 @@ def main(argv=None) -> int:
     t = sub.add_parser("timings", help="write outputs/<profile>/timings.json (run_all.sh calls it)")
     t.add_argument("path")
     t.add_argument("--profile", required=True)
-    t.add_argument("--total", type=float, required=True, help="seconds for all notebooks")
+    t.add_argument("--total", required=True, help="seconds for all notebooks")
     t.add_argument("notebooks", nargs="+", metavar="NAME=SECONDS")
     p = sub.add_parser("page", help="rewrite RESULTS.md from the files under docs/reference-run/")
     p.add_argument("--reference", default=str(ROOT / REFERENCE))
     p.add_argument("--out", default=str(ROOT / "RESULTS.md"))
     a = ap.parse_args(argv)
     if a.command == "timings":
+        def number(text: str) -> int | float:
+            try:
+                return int(text) if text.isdigit() else float(text)
+            except ValueError:
+                ap.error(f"{text!r} is not a number of seconds")
         seconds = {}
         for item in a.notebooks:
             name, sep, value = item.rpartition("=")
             if not sep:
                 ap.error(f"{item!r}: expected NAME=SECONDS")
-            seconds[name] = int(value) if value.isdigit() else float(value)
-        print(f"wrote {write_timings(a.path, a.profile, seconds, a.total)}")
+            seconds[name] = number(value)
+        print(f"wrote {write_timings(a.path, a.profile, seconds, number(a.total))}")
     else:
         print(f"wrote {atomic.write_text(a.out, results_page(a.reference))}")
     return 0

@@ -102,7 +102,7 @@ def build(folder: Path, profile: str, runs: dict) -> None:
         executed = ROOT / "outputs" / profile / name
         nb = ref.clean_notebook(nbformat.read(executed, as_version=4), ROOT)
         ref.set_time_line(nb, time_line(name, profile, runs), str(executed.relative_to(ROOT)))
-        size += atomic.write_text(folder / name, nbformat.writes(nb)).stat().st_size
+        size += atomic.write_text(folder / name, nbformat.writes(nb) + "\n").stat().st_size
     figures = [p for p in (ROOT / "figures" / profile).rglob("*") if p.is_file()]
     size += sum(p.stat().st_size for p in figures)
     if size > SIZE_LIMIT:
@@ -171,7 +171,7 @@ def main() -> None:
     for src in sources:
         nb = nbformat.read(src, as_version=4)
         ref.set_time_line(nb, time_line(src.name, a.profile, runs), str(src.relative_to(ROOT)))
-        atomic.write_text(a.out / "notebooks" / src.name, nbformat.writes(nb))
+        atomic.write_text(a.out / "notebooks" / src.name, nbformat.writes(nb) + "\n")
     print(f"wrote {target}, {a.out / 'RESULTS.md'} and the Time lines of {len(sources)} notebooks in {a.out / 'notebooks'}")
 
 
