@@ -109,7 +109,7 @@ def path_rules(root: str | Path) -> list[tuple[re.Pattern, str]]:
 
 def relativise(text: str, rules: list[tuple[re.Pattern, str]]) -> str:
     for pattern, repl in rules:
-        text = pattern.sub(repl.replace("\\", "\\\\"), text)
+        text = pattern.sub(lambda _: repl, text)  # taken literally, never as a regex template
     return text
 
 
@@ -186,12 +186,12 @@ def _relativise_json(value, rules):
     return value
 
 
-def clean_notebook(nb, root: str | Path, notebooks_dir: str | Path | None = None):
-    """A copy of an executed notebook fit to publish (see the module docstring); `root` is the checkout it ran in,
-    `notebooks_dir` the folder it ran from (default root/notebooks), to read its relative default paths."""
+def clean_notebook(nb, root: str | Path):
+    """A copy of an executed notebook fit to publish (see the module docstring); `root` is the checkout it ran in
+    (from its notebooks/ folder, as run_all.sh runs them)."""
     nb = copy.deepcopy(nb)
     rules = path_rules(root)
-    cwd = Path(notebooks_dir) if notebooks_dir else Path(root) / "notebooks"
+    cwd = Path(root) / "notebooks"
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
     params = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
