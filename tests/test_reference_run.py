@@ -288,3 +288,24 @@ def test_script_needs_the_time_line_before_running_anything(tmp_path):
                        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     # stopped before starting ./run_all.sh (the fake checkout has none: starting it would fail otherwise)
     assert r.returncode != 0 and "notebooks/01_x.ipynb: the first cell has 0 lines starting with '**Time:**'" in r.stderr
+
+
+def test_run_all_writes_each_notebooks_wall_time(tmp_path):
+    """run_all.sh itself, on a checkout whose two notebooks sleep: timings.json names both, with their seconds."""
+    root = tmp_path / "kit"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "run_all.sh", root)
+    (root / "scripts" / "setup_env.sh").write_text("#!/bin/sh\n")  # the environment is ours already
+    (root / "scripts" / "setup_env.sh").chmod(0o755)
+    (root / ".venv").symlink_to(ROOT / ".venv")
+    (root / "notebooks").mkdir()
+    for name, seconds in (("01_a.ipynb", 0), ("02_b.ipynb", 2)):
+        nb = new_notebook(cells=[new_code_cell(f"import time\ntime.sleep({seconds})")], metadata={
+            "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+        nbformat.write(nb, root / "notebooks" / name)
+    r = subprocess.run(["./run_all.sh", "--profile", "smoke"], cwd=root, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "no result files" in r.stderr  # the report at the end finds none: this checkout has no results
+    t = json.loads((root / "outputs" / "smoke" / "timings.json").read_text())
+    assert sorted(t["notebooks"]) == ["01_a.ipynb", "02_b.ipynb"] and t["profile"] == "smoke"
+    assert t["notebooks"]["02_b.ipynb"] >= 2 and t["total_seconds"] >= sum(t["notebooks"].values())
