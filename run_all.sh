@@ -3,7 +3,7 @@
 # the paper's reported figures against ours.
 #   ./run_all.sh [--profile smoke|mini|paper]      (default: mini)
 # Executed copies go to outputs/<profile>/ and results to results/<profile>/ (neither is committed); notebook 07
-# draws the figures into figures/<profile>/.
+# draws the figures into figures/<profile>/. Each notebook's wall time goes to outputs/<profile>/timings.json.
 # Stops at the first notebook that fails, names it, and exits non-zero.
 # With no data directory (DEAR_DATA_DIR, ../shared/data), it first downloads the data into the user cache
 # (python -m dearlib.data ensure; DEAR_DATA_UPSTREAM names a mirror).
@@ -25,6 +25,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 python -m dearlib.data ensure
 out="outputs/$profile"
 mkdir -p "$out"
+rm -f "$out/timings.json"  # never left from an earlier run beside this run's notebooks
+timings=()
 total_start=$(date +%s)
 for nb in notebooks/[0-9][0-9]_*.ipynb; do
   name=$(basename "$nb")
@@ -35,9 +37,13 @@ for nb in notebooks/[0-9][0-9]_*.ipynb; do
     echo "FAILED: $name after $(( $(date +%s) - start )) s; the executed copy with the error is $out/$name" >&2
     exit 1
   fi
-  echo "    $name done in $(( $(date +%s) - start )) s"
+  seconds=$(( $(date +%s) - start ))
+  timings+=("$name=$seconds")
+  echo "    $name done in $seconds s"
 done
-echo "All notebooks ran in $(( $(date +%s) - total_start )) s (profile $profile)."
+total=$(( $(date +%s) - total_start ))
+echo "All notebooks ran in $total s (profile $profile)."
+python -m dearlib.reference_run timings "$out/timings.json" --profile "$profile" --total "$total" "${timings[@]}"
 echo
 python -m dearlib.report --results results --profile "$profile"
 echo

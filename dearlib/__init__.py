@@ -10,6 +10,7 @@ The notebooks in ``notebooks/`` tell the story of the method; this package holds
 - `metrics`: trec_eval measures through ir_measures;
 - `results`: the results contract (results/<profile>/<dataset>/<system>.json) with provenance;
 - `report`: the experiment table, and every figure the paper reports (`reported.yaml`) against ours;
+- `reference_run`: the published reference run: timings, executed notebooks cleaned for reading, RESULTS.md;
 - `evaluation`: tables from result files only: nDCG, per-query wins/losses, paired tests, efficiency, flags;
 - `qa`: Top-k answer accuracy for open-domain QA (NQ);
 - `figures`: the paper's figures redrawn from result files, and per-query figures with bootstrap intervals (PNG, PDF);

@@ -1,0 +1,433 @@
+"""The reference run, published: timings, executed notebooks cleaned for a stranger, and RESULTS.md.
+
+Three pieces, each used by ``scripts/reference_run.py`` (which runs ``run_all.sh`` and assembles
+``docs/reference-run/``):
+
+- `write_timings` records each notebook's wall time with the commit and the machine (``run_all.sh`` calls
+  ``python -m dearlib.reference_run timings``; it writes ``outputs/<profile>/timings.json``);
+- `clean_notebook` makes an executed notebook readable outside this machine: widget state and papermill's
+  metadata gone, absolute paths made relative to the checkout (its parent ``..``, home folders ``~``, temporary
+  ones ``<tmp>``),
+  progress bars and library warnings (FutureWarning, UserWarning, ...) dropped; figures, tables and the
+  notebook's own messages stay; `set_time_line` rewrites the ``**Time:**`` line of the first markdown cell;
+- `results_page` renders RESULTS.md from the files under ``docs/reference-run/`` only (result files, timings,
+  the Stage-1 budget curve), the published figures coming from ``dearlib/reported.yaml`` through
+  `dearlib.report.paper_comparison`; ``python -m dearlib.reference_run page`` rewrites RESULTS.md from them.
+
+It runs no notebook and computes no metric: every number it prints is read from a file.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from . import atomic
+from .metrics import NDCG
+from .results import DATASETS, git_commit, load_results, now
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
+TOP_K = ("Top-1", "Top-5", "Top-20")
+FIRST_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l")  # the cascade's order; other systems (ablations) follow
+
+
+# ------------------------------------------------------------------------------------------------------ timings
+
+
+def machine() -> dict:
+    """What a timing depends on: usable CPU cores, CPU model, memory, Python and torch versions."""
+    model = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        memory = None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        torch = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        torch = None
+    return {"cpu_cores": cores, "cpu_model": model, "memory_gib": memory, "os": platform.platform(),
+            "python": platform.python_version(), "torch": torch}
+
+
+def write_timings(path: str | Path, profile: str, seconds: dict[str, float], total_seconds: float) -> Path:
+    """outputs/<profile>/timings.json: each notebook's wall time (seconds), the total, commit, machine and date."""
+    return atomic.write_json(path, {"notebooks": seconds, "total_seconds": total_seconds, "profile": profile,
+                                    "git_commit": git_commit(), "machine": machine(), "date": now()})
+
+
+# ----------------------------------------------------------------------------------------------------- cleaning
+
+_LIBRARY_WARNINGS = {"FutureWarning", "UserWarning", "DeprecationWarning", "PendingDeprecationWarning", "TqdmWarning",
+                     "TqdmExperimentalWarning"}
+# `path:line: Category: message` as warnings.formatwarning prints it; the indented source line follows
+_WARNING = re.compile(r"^(?P<file>\S.*?):\d+: (?P<category>\w+): ")
+# a tqdm bar: "Map:  40%|████      | 2/5 [00:01<00:02, 1.2it/s]" (its \r-separated redraws are dropped first)
+_PROGRESS = re.compile(r"\d+%\|.*\|\s*\d+(\.\d+)?[kMG]?/\S+ \[|\|\s*\d+/\d+ \[\d")
+
+
+def path_rules(root: str | Path) -> list[tuple[re.Pattern, str]]:
+    """(pattern, replacement) pairs, applied in order: the checkout (and its .venv, which may be a link elsewhere)
+    becomes relative, the folder holding it `..` (the data sit in ../shared/data), a home folder `~`, a temporary
+    folder `<tmp>`."""
+    root = Path(root).absolute()
+    literal = {str(root): "", str(root.resolve()): ""}
+    for parent in {root.parent, root.resolve().parent} - {Path("/")}:
+        literal.setdefault(str(parent), "..")
+    for venv in (root / ".venv", Path(sys.prefix)):  # the kernel's libraries, wherever the environment lives
+        if venv.exists():
+            literal.setdefault(str(venv.resolve()), ".venv")
+    end = r"(?![\w.-])"  # not the start of a longer name: /work/kit is not /work/kit2
+    rules = []
+    for path in sorted(literal, key=len, reverse=True):  # the longest first: a .venv inside the checkout
+        rel = literal[path]
+        rules.append((re.compile(re.escape(path) + "/"), rel + "/" if rel else ""))
+        rules.append((re.compile(re.escape(path) + end), rel or "."))
+    home = re.escape(str(Path.home()))
+    before = r"(?<![\w.~/-])"
+    rules.append((re.compile(before + f"(?:{home}|/root|/home/[^/\\s'\"]+)" + end), "~"))
+    tmps = sorted({"/tmp", tempfile.gettempdir()}, key=len, reverse=True)
+    rules.append((re.compile(before + f"(?:{'|'.join(map(re.escape, tmps))})(?:/[^/\\s'\"():,]+)?" + end), "<tmp>"))
+    return rules
+
+
+def relativise(text: str, rules: list[tuple[re.Pattern, str]]) -> str:
+    for pattern, repl in rules:
+        text = pattern.sub(lambda _: repl, text)  # taken literally, never as a regex template
+    return text
+
+
+def clean_stream(text: str) -> str:
+    """Drop progress-bar redraws and library warnings from a stdout/stderr stream; keep every other line."""
+    lines = text.split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i].rsplit("\r", 1)[-1]  # what a terminal shows of a line redrawn with \r
+        m = _WARNING.match(line)
+        if m and m["category"] in _LIBRARY_WARNINGS and "site-packages" in m["file"]:
+            i += 1  # the message may run over several lines; the indented source line closes it
+            while i < len(lines) and not _WARNING.match(lines[i]) and not lines[i].startswith("  "):
+                i += 1
+            if i < len(lines) and lines[i].startswith("  "):
+                i += 1
+            continue
+        if "\r" in lines[i] and not line.strip() or _PROGRESS.search(line):
+            i += 1
+            continue
+        out.append(line.rstrip() if "\r" in lines[i] else line)
+        i += 1
+    return "\n".join(out)
+
+
+def _literals(source: str) -> dict:
+    """`name = literal` assignments of a parameters cell (anything else is skipped)."""
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return out
+
+
+def _same_parameters(injected: dict, defaults: dict, cwd: Path) -> bool:
+    """Whether papermill's injected values only restate the defaults (paths compared from the notebook's folder)."""
+    def same(v, d):
+        if isinstance(v, str) and isinstance(d, str) and v != d:
+            return (cwd / d).resolve() == Path(v).resolve()
+        return v == d
+    return all(k in defaults and same(v, defaults[k]) for k, v in injected.items())
+
+
+def _clean_output(out, rules) -> dict | None:
+    if out.output_type == "stream":
+        text = clean_stream(relativise(out.text if isinstance(out.text, str) else "".join(out.text), rules))
+        if not text.strip():
+            return None
+        out.text = text
+    elif out.output_type in ("display_data", "execute_result"):
+        if "application/vnd.jupyter.widget-view+json" in out.data:  # a progress bar; its state is stripped
+            return None
+        for mime, value in out.data.items():
+            if not mime.startswith("image/"):  # base64 images are left alone (their alphabet holds '/')
+                out.data[mime] = _relativise_json(value, rules)
+    elif out.output_type == "error":
+        out.evalue = relativise(out.evalue, rules)
+        out.traceback = [relativise(t, rules) for t in out.traceback]
+    if "metadata" in out:  # streams have none
+        out.metadata.pop("papermill", None)
+    return out
+
+
+def _relativise_json(value, rules):
+    if isinstance(value, str):
+        return relativise(value, rules)
+    if isinstance(value, list):
+        return [_relativise_json(v, rules) for v in value]
+    if isinstance(value, dict):
+        return type(value)({k: _relativise_json(v, rules) for k, v in value.items()})
+    return value
+
+
+def clean_notebook(nb, root: str | Path):
+    """A copy of an executed notebook fit to publish (see the module docstring); `root` is the checkout it ran in
+    (from its notebooks/ folder, as run_all.sh runs them)."""
+    nb = copy.deepcopy(nb)
+    rules = path_rules(root)
+    cwd = Path(root) / "notebooks"
+    nb.metadata.pop("widgets", None)
+    nb.metadata.pop("papermill", None)
+    params = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    cells = []
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            if params is not None and _same_parameters(_literals(cell.source), _literals(params.source), cwd):
+                continue  # papermill restated the defaults: noise
+            cell.source = relativise(cell.source, rules)
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in (_clean_output(o, rules) for o in cell.outputs) if o is not None]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def relativise_result(record, root: str | Path):
+    """A result record with the checkout's, home and temporary paths in its strings made relative (numbers untouched)."""
+    return _relativise_json(record, path_rules(root))
+
+
+def time_line(seconds: dict[str, float], reference: str, cores: int | None) -> str:
+    """`**Time:** about N s on smoke and M s on mini (2 CPU cores; ...)` from measured seconds per profile."""
+    parts = [f"{round(seconds[p])} s on {p}" for p in ("smoke", reference) if p in seconds]
+    parts = list(dict.fromkeys(parts))  # smoke as the reference profile: once
+    where = f"{cores} CPU cores; " if cores else ""
+    return f"**Time:** about {' and '.join(parts)} ({where}the reference run, {REFERENCE}/)."
+
+
+def set_time_line(nb, line: str, name: str = "notebook") -> None:
+    """Replace the single line starting with `**Time:**` in the first (markdown) cell, in place."""
+    cell = nb.cells[0] if nb.cells else None
+    if cell is None or cell.cell_type != "markdown":
+        raise ValueError(f"{name}: the first cell is not markdown, so it has no **Time:** line")
+    lines = cell.source.split("\n")
+    hits = [i for i, text in enumerate(lines) if text.startswith("**Time:**")]
+    if len(hits) != 1:
+        raise ValueError(f"{name}: the first cell has {len(hits)} lines starting with '**Time:**', expected exactly one "
+                         "(see the notebook shape of issue #15)")
+    lines[hits[0]] = line
+    cell.source = "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------- RESULTS.md
+
+
+def read_timings(reference: str | Path) -> dict:
+    """docs/reference-run/timings.json: {"reference": profile, "runs": {profile: outputs/<profile>/timings.json}}."""
+    path = Path(reference) / "timings.json"
+    timings = json.loads(path.read_text())
+    if timings.get("reference") not in timings.get("runs", {}):
+        raise ValueError(f"{path}: 'reference' names no profile of 'runs' ({sorted(timings.get('runs', {}))})")
+    return timings
+
+
+def _short(commit: str) -> str:
+    sha, dirty = commit.partition("-dirty")[:2]
+    return sha[:10] + dirty
+
+
+def _machine_text(run: dict) -> str:
+    m = run["machine"]
+    memory = f", {m['memory_gib']} GiB memory" if m.get("memory_gib") else ""
+    torch = f", torch {m['torch']}" if m.get("torch") else ""
+    return f"{m['cpu_cores']} CPU cores ({m['cpu_model']}){memory}, Python {m['python']}{torch} ({m['os']})"
+
+
+def _system_order(system: str) -> tuple:
+    return (FIRST_SYSTEMS.index(system), "") if system in FIRST_SYSTEMS else (len(FIRST_SYSTEMS), system)
+
+
+def ranking_tables(results_dir: str | Path, profile: str) -> dict[str, "pd.DataFrame"]:
+    """Per dataset, one row per system: the queries averaged over and each measure x 100 (nDCG@1/5/10, Top-k)."""
+    import pandas as pd
+
+    by_set: dict[str, list[dict]] = {}
+    for rec in sorted(load_results(results_dir, profile), key=lambda r: _system_order(r["system"])):
+        shown = [m for m in (*NDCG, *TOP_K) if m in rec["metrics"]]
+        row = {"system": rec["system"], "queries": len(rec["per_query"].get(shown[0], {})) if shown else 0}
+        row.update({m: round(100 * rec["metrics"][m], 2) for m in shown})
+        by_set.setdefault(rec["dataset"], []).append(row)
+    return {d: pd.DataFrame(by_set[d]) for d in DATASETS if d in by_set}
+
+
+def _budget_table(budget: dict) -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = [("BM25", None, budget["bm25"]), ("teacher", None, budget["teacher"])]
+    rows += [("student", b, b["ndcg"]) for _, b in sorted(budget["budgets"].items(), key=lambda kv: int(kv[0]))]
+    out = []
+    for name, b, scores in rows:
+        row = {"model": name, "steps": b["steps"] if b else None, "pairs seen": b["pairs_seen"] if b else None,
+               "train s": b["train_seconds"] if b else None}
+        row.update({f"{s} nDCG@10": scores[s]["nDCG@10"] for s in ("dl19", "dl20", "noveleval", "nq") if s in scores})
+        row.update({f"nq {m}": scores["nq"][m] for m in ("Top-1", "Top-5") if m in scores.get("nq", {})})
+        row["targets met"] = ", ".join(s for s, ok in b["meets_targets"].items() if ok) or "none" if b else ""
+        row["commit"] = _short(b["git_commit"]) if b else ""
+        row["command"] = f"`{budget['command']}`"
+        out.append(row)
+    df = pd.DataFrame(out)
+    for col in ("steps", "pairs seen"):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+def results_page(reference: str | Path = REFERENCE) -> str:
+    """The text of RESULTS.md, from the files under `reference` (docs/reference-run/) and dearlib/reported.yaml."""
+    import pandas as pd
+
+    from .report import TOLERANCE, markdown, paper_comparison
+
+    reference = Path(reference)
+    timings = read_timings(reference)
+    profile, runs = timings["reference"], timings["runs"]
+    run = runs[profile]
+    results = reference / "results"
+    lines = [
+        "# Results of the reference run",
+        "",
+        f"Every number on this page is read from the files in [{REFERENCE}/]({REFERENCE}/README.md) (result files and "
+        "timings), the published figures from [dearlib/reported.yaml](dearlib/reported.yaml) with their sources. "
+        "The page is generated, never typed: `scripts/reference_run.py` writes it after a run, "
+        "`.venv/bin/python -m dearlib.reference_run page` rewrites it from the committed files, and "
+        "`tests/test_reference_run.py` checks that the two agree. Older measurements, kept by hand with their "
+        "commands: [docs/measurements.md](docs/measurements.md).",
+        "",
+        f"**The run:** `./run_all.sh --profile {profile}` at commit `{_short(run['git_commit'])}`, finished "
+        f"{run['date']}, on {_machine_text(run)}. The executed notebooks, with their outputs and figures, are in "
+        f"[{REFERENCE}/]({REFERENCE}/README.md).",
+        "",
+        f"## Ranking quality (profile `{profile}`)",
+        "",
+        "nDCG@1/5/10 x 100 (trec_eval's, through ir_measures) and, on NQ, Top-k answer accuracy x 100; `queries` is "
+        "the number of queries each value averages over. Systems: `bm25` (notebook 01), `teacher` and `dear-p` "
+        "(Stage 1, notebook 02; on NQ notebook 06), `dear-l` (Stage 1 + Stage 2, notebook 04), `dear-p-<loss>` "
+        "(the loss ablation of notebook 02).",
+    ]
+    for dataset, df in ranking_tables(results, profile).items():
+        lines += ["", f"### {dataset}", "", markdown(df).rstrip("\n")]
+    df = paper_comparison(results, profile)
+    unrun_beir = (df["table"] == "BEIR") & df["status"].str.startswith("not run")
+    lines += ["", "## Reported vs reproduced", "",
+              f"Each figure the paper reports beside ours (x 100), with a status: reproduced within {TOLERANCE} points, "
+              "differs by, not comparable (another query set), or not run.", "",
+              markdown(df[~unrun_beir][["dataset", "method", "measure", "reported", "ours", "queries", "status",
+                                        "source"]]).rstrip("\n")]
+    if unrun_beir.any():
+        lines += ["", f"BEIR: {unrun_beir.sum()} published figures on {df[unrun_beir]['dataset'].nunique()} sets, "
+                      f"{df[unrun_beir]['status'].iloc[0]} (the `paper` profile retrieves BEIR)."]
+    order = [p for p in ("smoke", profile) if p in runs]
+    names = sorted({n for p in order for n in runs[p]["notebooks"]})
+    times = pd.DataFrame([{"notebook": n, **{f"{p} (s)": runs[p]["notebooks"].get(n) for p in order}} for n in names]
+                         + [{"notebook": "all", **{f"{p} (s)": runs[p]["total_seconds"] for p in order}}])
+    lines += ["", "## Time of each notebook", "",
+              "Wall time of each notebook under papermill (`./run_all.sh --profile <profile>`, which writes "
+              "`outputs/<profile>/timings.json`); `all` is the whole loop.", "",
+              markdown(times.astype({c: "Int64" for c in times.columns[1:]})).rstrip("\n")]
+    for p in order:
+        if p != profile and (runs[p]["git_commit"], runs[p]["machine"]) != (run["git_commit"], run["machine"]):
+            lines += ["", f"The `{p}` run: commit `{_short(runs[p]['git_commit'])}`, finished {runs[p]['date']}, on "
+                          f"{_machine_text(runs[p])}."]
+    lines += ["", "## Measurement history", "",
+              "Earlier measurements and the commands that made them: [docs/measurements.md](docs/measurements.md)."]
+    budget_path = results / "benchmarks" / "stage1_budget.json"
+    if budget_path.is_file():
+        budget = json.loads(budget_path.read_text())
+        lines += ["", f"### Stage-1 student against its training budget ({budget['profile']})", "",
+                  "The student trained as notebook 02 trains it, only `max_steps` changed, one run per budget; "
+                  f"nDCG@10 x 100 over the BM25 top {budget['depth']} of DL19, DL20 and NovelEval and the top "
+                  f"{budget.get('nq_depth', '')} of the held-out NQ questions (with their Top-1/5 answer accuracy); "
+                  "`targets met`: the sets where the student reaches BM25 + 10 and 95% of the teacher "
+                  f"([results/benchmarks/stage1_budget.json]({REFERENCE}/results/benchmarks/stage1_budget.json)).",
+                  "", markdown(_budget_table(budget)).rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def index_page(reference: str | Path = REFERENCE) -> str:
+    """docs/reference-run/README.md: what the folder holds, each executed notebook with its time."""
+    reference = Path(reference)
+    timings = read_timings(reference)
+    profile, runs = timings["reference"], timings["runs"]
+    run = runs[profile]
+    rows = [f"| [{n}]({n}) | {round(s)} |" for n, s in sorted(run["notebooks"].items())]
+    return "\n".join([
+        f"# The reference run (profile `{profile}`)",
+        "",
+        f"`scripts/reference_run.py` ran `./run_all.sh --profile {profile}` at commit `{_short(run['git_commit'])}` "
+        f"(finished {run['date']}) on {_machine_text(run)}, and copied here what it produced, cleaned for reading "
+        "elsewhere: absolute paths made relative to the checkout, progress bars and library warnings removed; "
+        "figures, tables and the notebooks' own messages kept. The summary with every table: [RESULTS.md](../../RESULTS.md).",
+        "",
+        "| executed notebook | wall time (s) |",
+        "|---|---|",
+        *rows,
+        "",
+        f"- `results/{profile}/<dataset>/<system>.json`: the result files ([the results contract]"
+        f"(../../README.md#results-contract)); `.venv/bin/python -m dearlib.report --results "
+        f"{REFERENCE}/results --profile {profile}` prints their table;",
+        f"- `results/{profile}/tables/`: notebook 05's tables, when small;",
+        "- `results/benchmarks/stage1_budget.json`: the Stage-1 budget curve (`scripts/stage1_budget.py`), when measured;",
+        "- `timings.json`: each notebook's wall time per profile, with the commit and the machine.",
+        "",
+    ])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dearlib.reference_run", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("timings", help="write outputs/<profile>/timings.json (run_all.sh calls it)")
+    t.add_argument("path")
+    t.add_argument("--profile", required=True)
+    t.add_argument("--total", required=True, help="seconds for all notebooks")
+    t.add_argument("notebooks", nargs="+", metavar="NAME=SECONDS")
+    p = sub.add_parser("page", help="rewrite RESULTS.md from the files under docs/reference-run/")
+    p.add_argument("--reference", default=str(ROOT / REFERENCE))
+    p.add_argument("--out", default=str(ROOT / "RESULTS.md"))
+    a = ap.parse_args(argv)
+    if a.command == "timings":
+        def number(text: str) -> int | float:
+            try:
+                return int(text) if text.isdigit() else float(text)
+            except ValueError:
+                ap.error(f"{text!r} is not a number of seconds")
+        seconds = {}
+        for item in a.notebooks:
+            name, sep, value = item.rpartition("=")
+            if not sep:
+                ap.error(f"{item!r}: expected NAME=SECONDS")
+            seconds[name] = number(value)
+        print(f"wrote {write_timings(a.path, a.profile, seconds, number(a.total))}")
+    else:
+        print(f"wrote {atomic.write_text(a.out, results_page(a.reference))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

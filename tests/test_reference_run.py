@@ -1,0 +1,312 @@
+"""The reference run: RESULTS.md agrees with docs/reference-run/, notebooks are cleaned for a stranger, the page
+generator reads its numbers from the files, and scripts/reference_run.py refuses what is not one run."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from conftest import ROOT
+from dearlib import reference_run as ref
+
+REFERENCE = ROOT / ref.REFERENCE
+NOT_YET = "docs/reference-run/ is not committed yet (the lead commits it after `scripts/reference_run.py` on mini)"
+
+
+# ------------------------------------------------------------------------------- the committed reference run
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=NOT_YET)
+def test_results_md_is_what_the_committed_reference_run_gives():
+    expected = ref.results_page(REFERENCE)
+    assert (ROOT / "RESULTS.md").read_text() == expected, (
+        "RESULTS.md differs from what docs/reference-run/ gives: rewrite it with "
+        "`.venv/bin/python -m dearlib.reference_run page` (never by hand)")
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=NOT_YET)
+def test_every_ranking_number_in_results_md_is_in_the_result_files():
+    """Independent of the generator: parse the tables and read the JSON files directly."""
+    profile = json.loads((REFERENCE / "timings.json").read_text())["reference"]
+    rows = parse_ranking_tables((ROOT / "RESULTS.md").read_text())
+    files = sorted((REFERENCE / "results" / profile).glob("*/*.json"))
+    assert len(rows) == len([f for f in files if f.parent.name != "tables"]) > 0
+    for (dataset, system), cells in rows.items():
+        rec = json.loads((REFERENCE / "results" / profile / dataset / f"{system}.json").read_text())
+        for measure, text in cells.items():
+            assert text == f"{100 * rec['metrics'][measure]:.2f}", (dataset, system, measure)
+
+
+def parse_ranking_tables(text: str) -> dict:
+    """{(dataset, system): {measure: cell text}} from the '### <dataset>' tables of RESULTS.md."""
+    section = text.split("## Ranking quality", 1)[1].split("\n## ", 1)[0]
+    out = {}
+    for block in section.split("\n### ")[1:]:
+        dataset, *lines = block.strip().split("\n")
+        table = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("|")]
+        header, body = table[0], table[2:]
+        for cells in body:
+            row = dict(zip(header, cells))
+            out[(dataset, row["system"])] = {m: v for m, v in row.items() if re.match(r"(nDCG|Top-)", m) and v}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- cleaning
+
+
+def test_paths_become_relative_to_the_checkout_home_or_tmp():
+    root = "/work/kit"
+    rules = ref.path_rules(root)
+    text = (f"wrote {root}/results/mini/dl19/bm25.json; cwd {root}; data /work/shared/data; other {root}2/x; "
+            f"cache /root/.cache/hf and /home/alice/data; temp /tmp/tmpab12cd/run.trec; tool /usr/bin/tmpx")
+    assert ref.relativise(text, rules) == ("wrote results/mini/dl19/bm25.json; cwd .; data ../shared/data; other ../kit2/x; "
+                                           "cache ~/.cache/hf and ~/data; temp <tmp>/run.trec; tool /usr/bin/tmpx")
+    assert ref.relativise("/kit/a and /kitchen", ref.path_rules("/kit")) == "a and /kitchen"  # / is no parent to name
+
+
+def executed_notebook(root):
+    """A small executed notebook as papermill leaves it, with everything a stranger should not see."""
+    nb = new_notebook(metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}}},
+                                "papermill": {"input_path": f"{root}/notebooks/x.ipynb"}})
+    params = new_code_cell('profile = "mini"\nresults_dir = "../results"', metadata={"tags": ["parameters"]})
+    injected = new_code_cell(f'# Parameters\nprofile = "mini"\nresults_dir = "{root}/results"\n',
+                             metadata={"tags": ["injected-parameters"], "papermill": {"duration": 0.1}})
+    site = f"{root}/.venv/lib/python3.11/site-packages"
+    stderr = ("\r  0%|          | 0/6 [00:00<?, ?it/s]\r 50%|█████     | 3/6 [00:01<00:01,  2.1it/s]"
+              "\r100%|██████████| 6/6 [00:02<00:00,  2.3it/s]\n"
+              f"{site}/transformers/trainer.py:12: FutureWarning: `tokenizer` is deprecated.\n  warnings.warn(\n"
+              f"{site}/torch/utils/data.py:3: UserWarning: pin_memory is set\n but no accelerator is found\n"
+              "  warnings.warn(warn_msg)\n"
+              f"{root}/dearlib/stage1.py:40: UserWarning: 2 groups have no hard negative\n  warnings.warn(msg)\n"
+              "Some weights of BertForSequenceClassification were not initialized: ['classifier.bias']\n")
+    run = new_code_cell("train()", outputs=[
+        new_output("stream", name="stdout", text=f"candidates in {root}/artifacts/mini/candidates (nq: 200)\n"),
+        new_output("stream", name="stderr", text=stderr),
+        new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "ab"},
+                                         "text/plain": "HBox(children=(FloatProgress(value=0.0),))"}),
+        new_output("display_data", data={"image/png": "iVBORw0KGgo/tmp/AAAA", "text/plain": "<Figure>"}),
+        new_output("execute_result", data={"text/html": f"<td>{root}/results/mini</td>", "text/plain": "table"},
+                   execution_count=3),
+        new_output("stream", name="stderr", text="\r  0%|          | 0/2 [00:00<?, ?it/s]\r100%|██| 2/2 [00:00<00:00]\n"),
+    ], metadata={"papermill": {"duration": 2.0}, "execution": {"iopub.status.busy": "2026-01-01"}})
+    failed = new_code_cell("boom()", outputs=[new_output("error", ename="OSError", evalue=f"{root}/x missing",
+                                                          traceback=[f"File {root}/dearlib/data.py:3"])])
+    first = new_markdown_cell("# 02 · Stage 1\n\n**Needs:** notebook 01\n**Time:** smoke — s, mini — s (later)")
+    nb.cells = [first, params, injected, run, failed]
+    return nb
+
+
+def test_clean_notebook_keeps_what_teaches_and_drops_the_noise(tmp_path):
+    root = tmp_path / "kit"
+    clean = ref.clean_notebook(executed_notebook(root), root)
+    text = nbformat.writes(clean)
+    assert str(tmp_path) not in text and "widgets" not in clean.metadata and "papermill" not in text
+    assert "it/s" not in text and "FloatProgress" not in text  # progress bars, also as a widget
+    assert "FutureWarning" not in text and "pin_memory" not in text and "accelerator" not in text
+    assert [c.metadata.get("tags") for c in clean.cells if c.cell_type == "code"] == [["parameters"], None, None]
+    stdout, stderr, image, table = clean.cells[2].outputs  # the last stream had only a bar: gone
+    assert stdout.text == "candidates in artifacts/mini/candidates (nq: 200)\n"
+    assert stderr.text == ("dearlib/stage1.py:40: UserWarning: 2 groups have no hard negative\n  warnings.warn(msg)\n"
+                           "Some weights of BertForSequenceClassification were not initialized: ['classifier.bias']\n")
+    assert image.data["image/png"] == "iVBORw0KGgo/tmp/AAAA"  # base64 is never rewritten
+    assert table.data["text/html"] == "<td>results/mini</td>" and table.execution_count == 3
+    assert clean.cells[3].outputs[0].evalue == "x missing" and clean.cells[3].outputs[0].traceback == ["File dearlib/data.py:3"]
+
+
+def test_injected_parameters_stay_when_they_change_a_default(tmp_path):
+    root = tmp_path / "kit"
+    nb = executed_notebook(root)
+    nb.cells[2].source = nb.cells[2].source.replace('"mini"', '"smoke"')
+    clean = ref.clean_notebook(nb, root)
+    assert clean.cells[2].source == '# Parameters\nprofile = "smoke"\nresults_dir = "results"\n'
+
+
+def test_time_line_replaces_the_one_line_of_the_first_cell(tmp_path):
+    nb = executed_notebook(tmp_path)
+    line = ref.time_line({"smoke": 12.4, "mini": 700}, "mini", 2)
+    assert line == "**Time:** about 12 s on smoke and 700 s on mini (2 CPU cores; the reference run, docs/reference-run/)."
+    ref.set_time_line(nb, line, "x.ipynb")
+    assert nb.cells[0].source == f"# 02 · Stage 1\n\n**Needs:** notebook 01\n{line}"
+    assert ref.time_line({"smoke": 30}, "smoke", 2).startswith("**Time:** about 30 s on smoke (2 CPU")
+    nb.cells[0].source += "\n**Time:** again"
+    with pytest.raises(ValueError, match=r"x.ipynb: the first cell has 2 lines starting with '\*\*Time:\*\*'"):
+        ref.set_time_line(nb, line, "x.ipynb")
+
+
+# ----------------------------------------------------------------------------------------------- the page
+
+
+def result(dataset, system, metrics, n=2, profile="mini"):
+    """A result file of the contract's shape (dearlib.results), its per-query values averaging to `metrics`."""
+    return {"dataset": dataset, "system": system, "profile": profile, "metrics": metrics,
+            "per_query": {m: {f"q{i}": v for i in range(n)} for m, v in metrics.items()}, "queries_without_run": [],
+            "provenance": {"config_hash": "x", "git_commit": "0123456789abcdef", "finished": "2026-01-01T00:10:00+00:00"}}
+
+
+def timing(profile, seconds, commit="0123456789abcdef"):
+    return {"notebooks": seconds, "total_seconds": sum(seconds.values()), "profile": profile, "git_commit": commit,
+            "machine": {"cpu_cores": 2, "cpu_model": "AMD EPYC", "memory_gib": 23.5, "os": "Linux", "python": "3.11.7",
+                        "torch": "2.13.0+cpu"}, "date": "2026-01-01T00:10:00+00:00"}
+
+
+def tiny_reference(folder):
+    res = folder / "results" / "mini"
+    files = {("dl19", "bm25"): {"nDCG@1": 0.5, "nDCG@5": 0.25, "nDCG@10": 0.1234},
+             ("dl19", "dear-p"): {"nDCG@1": 0.75, "nDCG@5": 0.5678, "nDCG@10": 0.375},
+             ("nq", "bm25"): {"nDCG@10": 0.625, "Top-1": 0.5, "Top-5": 0.75, "Top-20": 1.0}}
+    for (dataset, system), metrics in files.items():
+        (res / dataset).mkdir(parents=True, exist_ok=True)
+        (res / dataset / f"{system}.json").write_text(json.dumps(result(dataset, system, metrics)))
+    budget = {"profile": "mini", "depth": 30, "nq_depth": 20, "command": "scripts/stage1_budget.py --profile mini --steps 150 300",
+              "bm25": {"dl19": {"nDCG@10": 50.58}, "nq": {"nDCG@10": 40.0, "Top-1": 30.0, "Top-5": 60.0}},
+              "teacher": {"dl19": {"nDCG@10": 61.09}, "nq": {"nDCG@10": 55.0, "Top-1": 45.0, "Top-5": 70.0}},
+              "budgets": {"300": {"steps": 300, "git_commit": "fedcba9876543210", "pairs_seen": 4800, "train_seconds": 612.5,
+                                  "ndcg": {"dl19": {"nDCG@10": 52.1}, "nq": {"nDCG@10": 50.5, "Top-1": 40.25, "Top-5": 66.0}},
+                                  "meets_targets": {"dl19": False}}}}
+    (folder / "results" / "benchmarks").mkdir(parents=True)
+    (folder / "results" / "benchmarks" / "stage1_budget.json").write_text(json.dumps(budget))
+    runs = {"smoke": timing("smoke", {"01_candidate_retrieval.ipynb": 21, "02_stage1_distillation.ipynb": 19}, "aaaaaaaaaaaa"),
+            "mini": timing("mini", {"01_candidate_retrieval.ipynb": 20, "02_stage1_distillation.ipynb": 723})}
+    (folder / "timings.json").write_text(json.dumps({"reference": "mini", "runs": runs}))
+    return folder
+
+
+def test_results_page_reads_every_number_from_the_folder(tmp_path):
+    page = ref.results_page(tiny_reference(tmp_path / "ref"))
+    assert "| system | queries | nDCG@1 | nDCG@5 | nDCG@10 |\n|---|---|---|---|---|\n| bm25 | 2 | 50.00 | 25.00 | 12.34 |\n" \
+           "| dear-p | 2 | 75.00 | 56.78 | 37.50 |" in page
+    assert "### nq\n\n| system | queries | nDCG@10 | Top-1 | Top-5 | Top-20 |\n|---|---|---|---|---|---|\n" \
+           "| bm25 | 2 | 62.50 | 50.00 | 75.00 | 100.00 |" in page
+    # the published figures beside ours (dearlib/reported.yaml), a slice of DL19 named as such
+    assert "| dl19 | BM25 | nDCG@10 | 50.58 | 12.34 | 2 | not comparable (2 of 43 queries) |" in page
+    assert "| dl19 | DeAR-L-8B | nDCG@10 | 77.91 |  |  | not run in this profile (notebook 04) |" in page
+    assert "| 01_candidate_retrieval.ipynb | 21 | 20 |\n| 02_stage1_distillation.ipynb | 19 | 723 |\n| all | 40 | 743 |" in page
+    assert "commit `0123456789`" in page and "2 CPU cores (AMD EPYC), 23.5 GiB memory, Python 3.11.7, torch 2.13.0+cpu" in page
+    assert "The `smoke` run: commit `aaaaaaaaaa`" in page  # another commit than the mini run's: said so
+    command = "`scripts/stage1_budget.py --profile mini --steps 150 300`"
+    assert f"| BM25 |  |  |  | 50.58 | 40.00 | 30.00 | 60.00 |  |  | {command} |" in page
+    assert f"| student | 300 | 4800 | 612.50 | 52.10 | 50.50 | 40.25 | 66.00 | none | fedcba9876 | {command} |" in page
+    assert "[docs/measurements.md](docs/measurements.md)" in page
+
+
+def test_the_page_command_rewrites_results_md(tmp_path):
+    folder = tiny_reference(tmp_path / "ref")
+    assert ref.main(["page", "--reference", str(folder), "--out", str(tmp_path / "RESULTS.md")]) == 0
+    assert (tmp_path / "RESULTS.md").read_text() == ref.results_page(folder)
+    assert parse_ranking_tables((tmp_path / "RESULTS.md").read_text())[("dl19", "dear-p")] == {
+        "nDCG@1": "75.00", "nDCG@5": "56.78", "nDCG@10": "37.50"}
+
+
+def test_timings_record_the_notebooks_commit_and_machine(tmp_path):
+    path = tmp_path / "outputs" / "smoke" / "timings.json"
+    ref.main(["timings", str(path), "--profile", "smoke", "--total", "30", "01_a.ipynb=12", "02_b.ipynb=17.5"])
+    t = json.loads(path.read_text())
+    assert t["notebooks"] == {"01_a.ipynb": 12, "02_b.ipynb": 17.5} and t["total_seconds"] == 30 and t["profile"] == "smoke"
+    assert t["machine"]["cpu_cores"] == len(os.sched_getaffinity(0)) and t["machine"]["python"] == sys.version.split()[0]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert t["git_commit"].removesuffix("-dirty") == (head or "unknown") and t["date"].startswith("20")  # "unknown" outside git
+
+
+# ------------------------------------------------------------------------------ the script, on a fake checkout
+
+
+def fake_checkout(tmp_path, finished="2026-01-01T00:09:00+00:00"):
+    """A checkout with one notebook, its smoke run's outputs and results, and the script (dearlib from ours)."""
+    root = tmp_path / "kit"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "reference_run.py", root / "scripts")
+    nb = executed_notebook(root)
+    source = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    for c in source.cells:
+        if c.cell_type == "code":
+            c.outputs = []
+    (root / "notebooks").mkdir()
+    nbformat.write(source, root / "notebooks" / "01_x.ipynb")
+    (root / "outputs" / "smoke").mkdir(parents=True)
+    nbformat.write(nb, root / "outputs" / "smoke" / "01_x.ipynb")
+    (root / "outputs" / "smoke" / "timings.json").write_text(json.dumps(timing("smoke", {"01_x.ipynb": 61})))
+    rec = result("dl19", "bm25", {"nDCG@1": 0.5, "nDCG@5": 0.25, "nDCG@10": 0.125}, profile="smoke")
+    rec["provenance"].update(finished=finished, config={"data": f"{root}/data"})
+    (root / "results" / "smoke" / "dl19").mkdir(parents=True)
+    (root / "results" / "smoke" / "dl19" / "bm25.json").write_text(json.dumps(rec))
+    (root / "figures" / "smoke").mkdir(parents=True)
+    (root / "figures" / "smoke" / "a.png").write_bytes(b"\x89PNG" + b"0" * 1000)
+    return root
+
+
+def reference_run(root, *args):
+    return subprocess.run([sys.executable, str(root / "scripts" / "reference_run.py"), "--profile", "smoke",
+                           "--from-existing", *args], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_script_publishes_cleaned_notebooks_results_and_time_lines(tmp_path):
+    root = fake_checkout(tmp_path)
+    r = reference_run(root)
+    assert r.returncode == 0, r.stderr
+    folder = root / "docs" / "reference-run"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "01_x.ipynb", "README.md", "results/smoke/dl19/bm25.json", "timings.json"]
+    line = "**Time:** about 61 s on smoke (2 CPU cores; the reference run, docs/reference-run/)."
+    published = nbformat.read(folder / "01_x.ipynb", as_version=4)
+    assert line in published.cells[0].source.split("\n") and "widgets" not in published.metadata
+    assert str(root) not in (folder / "01_x.ipynb").read_text()
+    source = nbformat.read(root / "notebooks" / "01_x.ipynb", as_version=4)
+    assert line in source.cells[0].source.split("\n") and not source.cells[3].outputs
+    rec = json.loads((folder / "results" / "smoke" / "dl19" / "bm25.json").read_text())
+    assert rec["metrics"]["nDCG@10"] == 0.125 and rec["provenance"]["config"] == {"data": "data"}
+    assert (root / "RESULTS.md").read_text() == ref.results_page(folder)
+    assert "| 01_x.ipynb | 61 |" in (root / "RESULTS.md").read_text()
+
+
+def test_script_refuses_a_result_file_from_an_earlier_run(tmp_path):
+    root = fake_checkout(tmp_path, finished="2025-12-31T23:00:00+00:00")  # the run ended 2026-01-01 00:10, took 61 s
+    r = reference_run(root)
+    assert r.returncode != 0 and "results/smoke/dl19/bm25.json (finished 2025-12-31T23:00:00+00:00)" in r.stderr
+    assert not (root / "docs" / "reference-run").exists() and not (root / "RESULTS.md").exists()
+    assert [p.name for p in (root / "docs").iterdir()] == []  # no staging folder left behind
+
+
+def test_script_refuses_more_than_10_mb_of_notebooks_and_figures(tmp_path):
+    root = fake_checkout(tmp_path)
+    (root / "figures" / "smoke" / "big.png").write_bytes(b"0" * (10 * 2**20))
+    r = reference_run(root)
+    assert r.returncode != 0 and "over the 10 MB limit" in r.stderr and "big.png 10.0 MB" in r.stderr
+    assert not (root / "RESULTS.md").exists()
+
+
+def test_script_needs_the_time_line_before_running_anything(tmp_path):
+    root = fake_checkout(tmp_path)
+    nb = nbformat.read(root / "notebooks" / "01_x.ipynb", as_version=4)
+    nb.cells[0].source = "# 01"
+    nbformat.write(nb, root / "notebooks" / "01_x.ipynb")
+    r = subprocess.run([sys.executable, str(root / "scripts" / "reference_run.py"), "--profile", "smoke"], cwd=root,
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    # stopped before starting ./run_all.sh (the fake checkout has none: starting it would fail otherwise)
+    assert r.returncode != 0 and "notebooks/01_x.ipynb: the first cell has 0 lines starting with '**Time:**'" in r.stderr
+
+
+def test_run_all_writes_each_notebooks_wall_time(tmp_path):
+    """run_all.sh itself, on a checkout whose two notebooks sleep: timings.json names both, with their seconds."""
+    root = tmp_path / "kit"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "run_all.sh", root)
+    (root / "scripts" / "setup_env.sh").write_text("#!/bin/sh\n")  # the environment is ours already
+    (root / "scripts" / "setup_env.sh").chmod(0o755)
+    (root / ".venv").symlink_to(ROOT / ".venv")
+    (root / "notebooks").mkdir()
+    for name, seconds in (("01_a.ipynb", 0), ("02_b.ipynb", 2)):
+        nb = new_notebook(cells=[new_code_cell(f"import time\ntime.sleep({seconds})")], metadata={
+            "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+        nbformat.write(nb, root / "notebooks" / name)
+    r = subprocess.run(["./run_all.sh", "--profile", "smoke"], cwd=root, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "no result files" in r.stderr  # the report at the end finds none: this checkout has no results
+    t = json.loads((root / "outputs" / "smoke" / "timings.json").read_text())
+    assert sorted(t["notebooks"]) == ["01_a.ipynb", "02_b.ipynb"] and t["profile"] == "smoke"
+    assert t["notebooks"]["02_b.ipynb"] >= 2 and t["total_seconds"] >= sum(t["notebooks"].values())
