@@ -41,16 +41,21 @@ def load(path: str | Path) -> dict:
 
 
 def table(report: dict) -> pd.DataFrame:
-    """One row per budget (by steps): pairs seen, training seconds and the student's nDCG@10 x 100 per set."""
+    """One row per budget (by steps): pairs seen and the student's nDCG@10 x 100 per set. (The JSON's training
+    seconds are left out: they are comparable only between budgets run alone on the same machine.)"""
     rows = []
     for b in sorted(report["budgets"].values(), key=lambda b: b["steps"]):
-        rows.append({"steps": b["steps"], "pairs seen": b["pairs_seen"], "train seconds": b.get("train_seconds"),
+        rows.append({"steps": b["steps"], "pairs seen": b["pairs_seen"],
                      **{s: b["ndcg"][s]["nDCG@10"] for s in PANELS if s in b["ndcg"]}})
     return pd.DataFrame(rows).set_index("steps")
 
 
-def draw(report: dict, title: str | None = None):
-    """One panel per set present: the student's nDCG@10 per budget, BM25 and the teacher as horizontal lines."""
+def draw(report: dict, title: str | None = None, current: tuple[int, dict[str, float]] | None = None):
+    """One panel per set present: the student's nDCG@10 per budget, BM25 and the teacher as horizontal lines.
+
+    `current`, (steps, {set: nDCG@10 x 100}), marks a student trained elsewhere with the same settings, e.g. the one
+    notebook 02 just trained, as a star: "you are here" on the curve.
+    """
     rows = table(report)
     sets = [s for s in PANELS if s in report["bm25"] and s in rows.columns]
     if not sets:
@@ -60,6 +65,8 @@ def draw(report: dict, title: str | None = None):
         ax.plot(rows.index, rows[s], marker="o", color="C2", label="student")
         ax.axhline(report["bm25"][s]["nDCG@10"], color="C0", ls="--", lw=1, label="BM25")
         ax.axhline(report["teacher"][s]["nDCG@10"], color="C1", ls=":", lw=1.5, label="teacher")
+        if current and s in current[1]:
+            ax.plot([current[0]], [current[1][s]], marker="*", ms=12, ls="none", color="C3", label="this run's student")
         ax.set_xscale("log", base=2)
         ax.set_xticks(list(rows.index), [f"{k}\n{p:,}" for k, p in zip(rows.index, rows["pairs seen"])], fontsize=7)
         ax.minorticks_off()

@@ -285,8 +285,7 @@ def _budget_table(budget: dict) -> "pd.DataFrame":
     rows += [("student", b, b["ndcg"]) for _, b in sorted(budget["budgets"].items(), key=lambda kv: int(kv[0]))]
     out = []
     for name, b, scores in rows:
-        row = {"model": name, "steps": b["steps"] if b else None, "pairs seen": b["pairs_seen"] if b else None,
-               "train s": b["train_seconds"] if b else None}
+        row = {"model": name, "steps": b["steps"] if b else None, "pairs seen": b["pairs_seen"] if b else None}
         row.update({f"{s} nDCG@10": scores[s]["nDCG@10"] for s in ("dl19", "dl20", "noveleval", "nq") if s in scores})
         row.update({f"nq {m}": scores["nq"][m] for m in ("Top-1", "Top-5") if m in scores.get("nq", {})})
         row["targets met"] = ", ".join(s for s, ok in b["meets_targets"].items() if ok) or "none" if b else ""

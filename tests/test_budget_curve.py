@@ -57,3 +57,11 @@ def test_a_report_without_a_key_is_named(report_path):
     report_path.write_text(json.dumps(report))
     with pytest.raises(ValueError, match=r"stage1_budget.json: budget 150 has no 'pairs_seen'"):
         budget_curve.load(report_path)
+
+
+def test_this_runs_student_is_marked_where_it_was_trained(report_path):
+    fig = budget_curve.draw(budget_curve.load(report_path), current=(150, {"dl19": 51.5}))
+    by_title = {ax.get_title(): ax for ax in fig.axes}
+    stars = [l for l in by_title["DL19"].get_lines() if l.get_marker() == "*"]
+    assert len(stars) == 1 and list(stars[0].get_xdata()) == [150] and list(stars[0].get_ydata()) == [51.5]
+    assert not [l for l in by_title["NovelEval"].get_lines() if l.get_marker() == "*"]  # no value given for it
