@@ -19,19 +19,29 @@ class FormatError(ValueError):
     """A line of a TREC file that does not parse; the message names the file and line."""
 
 
-def read_qrels(path: str | os.PathLike) -> Qrels:
-    qrels: Qrels = {}
+def _lines(path, layout: str):
+    """(line number, columns) of each non-blank line, every line holding the columns of `layout`."""
+    want = len(layout.split())
     for n, line in enumerate(readers.read_text(path).split("\n"), 1):
         if not line.strip():
             continue
         cols = line.split()
-        if len(cols) != 4:
-            raise FormatError(f"{path}:{n}: a qrels line needs 4 columns (qid iter docid grade), found {len(cols)}: {line.strip()!r}")
-        qid, _, docid, grade = cols
-        try:
-            g = int(grade)
-        except ValueError:
-            raise FormatError(f"{path}:{n}: relevance grade {grade!r} is not an integer") from None
+        if len(cols) != want:
+            raise FormatError(f"{path}:{n}: a line needs {want} columns ({layout}), found {len(cols)}: {line.strip()[:80]!r}")
+        yield n, cols
+
+
+def _number(path, n: int, what: str, text: str, kind=float):
+    try:
+        return kind(text)
+    except ValueError:
+        raise FormatError(f"{path}:{n}: {what} {text!r} is not {'an integer' if kind is int else 'a number'}") from None
+
+
+def read_qrels(path: str | os.PathLike) -> Qrels:
+    qrels: Qrels = {}
+    for n, (qid, _, docid, grade) in _lines(path, "qid iter docid grade"):
+        g = _number(path, n, "relevance grade", grade, int)
         old = qrels.setdefault(qid, {}).get(docid)
         if old is not None and old != g:
             raise FormatError(f"{path}:{n}: query {qid} judges docid {docid} twice, as {old} and {g}")
@@ -43,17 +53,8 @@ def read_qrels(path: str | os.PathLike) -> Qrels:
 
 def read_run(path: str | os.PathLike) -> Run:
     run: Run = {}
-    for n, line in enumerate(readers.read_text(path).split("\n"), 1):
-        if not line.strip():
-            continue
-        cols = line.split()
-        if len(cols) != 6:
-            raise FormatError(f"{path}:{n}: a run line needs 6 columns (qid Q0 docid rank score tag), found {len(cols)}")
-        qid, _, docid, _rank, score, _tag = cols
-        try:
-            s = float(score)
-        except ValueError:
-            raise FormatError(f"{path}:{n}: score {score!r} is not a number") from None
+    for n, (qid, _, docid, _rank, score, _tag) in _lines(path, "qid Q0 docid rank score tag"):
+        s = _number(path, n, "score", score)
         if not math.isfinite(s):
             raise FormatError(f"{path}:{n}: score {score!r} is not finite: no rank can be read from it")
         if docid in run.setdefault(qid, {}):
