@@ -389,7 +389,7 @@ def index_page(reference: str | Path = REFERENCE) -> str:
         *rows,
         "",
         f"- `results/{profile}/<dataset>/<system>.json`: the result files ([the results contract]"
-        f"(../../README.md#results-contract)); `.venv/bin/python -m dearlib.report --results "
+        f"(../results-contract.md)); `.venv/bin/python -m dearlib.report --results "
         f"{REFERENCE}/results --profile {profile}` prints their table;",
         f"- `results/{profile}/tables/`: notebook 05's tables, when small;",
         "- `results/benchmarks/stage1_budget.json`: the Stage-1 budget curve (`scripts/stage1_budget.py`), when measured;",
