@@ -38,6 +38,15 @@ LORA = {
     "target_modules": Key("list[str]", "the linear layers that get an adapter"),
 }
 
+# the Trainer's settings both stages take (dearlib.stage1.training_arguments builds them for either)
+TRAINER = {
+    "bf16": Key("bool", "bf16 on a GPU", required=False),
+    "gradient_checkpointing": Key("bool", "gradient checkpointing on a GPU", required=False),
+    "deepspeed": Key("path", "a DeepSpeed configuration file (GPU)", required=False, null=True),
+    "logging_steps": Key("int", "steps between loss-curve points", required=False),
+    "save_steps": Key("int", "steps between checkpoints", required=False),
+}
+
 SCHEMA = {
     "profile": Key("str", "the name results are filed under: results/<profile>/", choices=("smoke", "mini", "paper")),
     "seed": Key("int", "one seed for sampling, shuffling and model initialisation"),
@@ -80,11 +89,7 @@ SCHEMA = {
         "loss": Key("str", "the training loss (dearlib.losses.LOSSES)"),
         "alpha": Key("number", "weight of the KL distillation term"),
         "temperature": Key("number", "distillation temperature"),
-        "bf16": Key("bool", "bf16 on a GPU", required=False),
-        "gradient_checkpointing": Key("bool", "gradient checkpointing on a GPU", required=False),
-        "deepspeed": Key("path", "a DeepSpeed configuration file (GPU)", required=False, null=True),
-        "logging_steps": Key("int", "steps between loss-curve points", required=False),
-        "save_steps": Key("int", "steps between checkpoints", required=False),
+        **TRAINER,
         "eval_depth": Key("int", "BM25 candidates reranked per query"),
         "score_batch_size": Key("int", "pairs per scoring batch"),
         "ablation": Key({
@@ -126,11 +131,7 @@ SCHEMA = {
         "lr": Key("number", "learning rate"),
         "scheduler": Key("str", "learning-rate schedule (transformers' names)", required=False),
         "warmup": Key("number", "warm-up: a fraction of the steps below 1", required=False),
-        "bf16": Key("bool", "bf16 on a GPU", required=False),
-        "gradient_checkpointing": Key("bool", "gradient checkpointing on a GPU", required=False),
-        "deepspeed": Key("path", "a DeepSpeed configuration file (GPU)", required=False, null=True),
-        "logging_steps": Key("int", "steps between loss-curve points", required=False),
-        "save_steps": Key("int", "steps between checkpoints", required=False),
+        **TRAINER,
         "inference": Key({
             "stage1_depth": Key("int", "BM25 candidates Stage 1 reranks"),
             "rank_end": Key("int", "Stage 2 reorders Stage 1's top rank_end"),
