@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's umask (reading it means setting it: set it back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -27,7 +28,7 @@ def writing(path: str | os.PathLike) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
+        os.fchmod(fd, 0o666 & ~umask())  # mkstemp makes the file private; give it the usual permissions
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()

@@ -7,11 +7,12 @@ nothing: scripts/stage1_budget.py does.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+
+from . import readers
 
 PANELS = {"nq": "NQ held-out (training domain)", "dl19": "DL19", "dl20": "DL20", "noveleval": "NovelEval"}
 REFERENCE_COPY = Path("docs/reference-run/results/benchmarks/stage1_budget.json")  # relative to the repository root
@@ -29,7 +30,7 @@ def find(results_dir: str | Path, profile: str, repo_root: str | Path) -> Path |
 def load(path: str | Path) -> dict:
     """The budget JSON, checked for what the figure reads; a missing key is named with the file."""
     path = Path(path)
-    report = json.loads(path.read_text())
+    report = readers.read_json(path)
     for key in ("profile", "bm25", "teacher", "budgets"):
         if key not in report:
             raise ValueError(f"{path}: no {key!r}: not a stage1_budget.json")

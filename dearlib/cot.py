@@ -34,6 +34,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import atomic, readers
+from .schema import ENV_VAR, SCHEMA
 from .permutation import ranking_text
 from .records import Passage, Query
 
@@ -156,7 +157,6 @@ class OpenAIChatGenerator:
     def __init__(self, model: str, cache_path: str | Path, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                  max_concurrency: int = 4, max_retries: int = 5, timeout: float = 120.0, temperature: float = 0.0,
                  max_words: int = 300, max_tokens: int = 2048):
-        from .schema import ENV_VAR
 
         if not isinstance(api_key_env, str) or not ENV_VAR.fullmatch(api_key_env):
             raise ValueError("api_key_env must name an environment variable (capital letters, digits and underscores, e.g. "
@@ -236,7 +236,7 @@ class LocalGenerator:
         return out
 
 
-GENERATORS = ("teacher-guided", "openai", "local")
+GENERATORS = SCHEMA["stage2_data"].type["generator"].choices  # the names the profile schema accepts
 
 
 def generator_from_config(D: dict, seed: int, out_dir: str | Path, source: str = "the config"):

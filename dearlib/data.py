@@ -31,9 +31,9 @@ from pathlib import Path
 
 from . import atomic, readers
 from .records import Candidates, Dataset, Passage, Query
+from .schema import ROOT as REPO_ROOT
 from .trec import read_qrels
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = "https://raw.githubusercontent.com"
 RANKGPT = "sunnweiwei/RankGPT/0d62bc3855c7c118048a7c47c18e719b938e291a"
 RANK_LLM = "castorini/rank_llm/97f5fc162a4c6d664d14b1b930d56a6c759faf3a"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
-import importlib.metadata
 import json
 import os
 import platform
@@ -32,11 +31,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import atomic
+from . import atomic, budget_curve, readers
 from .metrics import NDCG
-from .results import DATASETS, git_commit, load_results, now
+from .results import DATASETS, git_commit, library_versions, load_results, now
+from .schema import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
 TOP_K = ("Top-1", "Top-5", "Top-20")
 FIRST_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l")  # the cascade's order; other systems (ablations) follow
@@ -58,12 +57,9 @@ def machine() -> dict:
     except (ValueError, OSError, AttributeError):
         memory = None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        torch = importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        torch = None
+    versions = library_versions()
     return {"cpu_cores": cores, "cpu_model": model, "memory_gib": memory, "os": platform.platform(),
-            "python": platform.python_version(), "torch": torch}
+            "python": versions["python"], "torch": versions.get("torch")}
 
 
 def write_timings(path: str | Path, profile: str, seconds: dict[str, float], total_seconds: float) -> Path:
@@ -243,7 +239,7 @@ def set_time_line(nb, line: str, name: str = "notebook") -> None:
 def read_timings(reference: str | Path) -> dict:
     """docs/reference-run/timings.json: {"reference": profile, "runs": {profile: outputs/<profile>/timings.json}}."""
     path = Path(reference) / "timings.json"
-    timings = json.loads(path.read_text())
+    timings = readers.read_json(path)
     if timings.get("reference") not in timings.get("runs", {}):
         raise ValueError(f"{path}: 'reference' names no profile of 'runs' ({sorted(timings.get('runs', {}))})")
     return timings
@@ -358,7 +354,7 @@ def results_page(reference: str | Path = REFERENCE) -> str:
               "Earlier measurements and the commands that made them: [docs/measurements.md](docs/measurements.md)."]
     budget_path = results / "benchmarks" / "stage1_budget.json"
     if budget_path.is_file():
-        budget = json.loads(budget_path.read_text())
+        budget = budget_curve.load(budget_path)
         lines += ["", f"### Stage-1 student against its training budget ({budget['profile']})", "",
                   "The student trained as notebook 02 trains it, only `max_steps` changed, one run per budget; "
                   f"nDCG@10 x 100 over the BM25 top {budget['depth']} of DL19, DL20 and NovelEval and the top "

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shutil
 import subprocess
@@ -33,7 +32,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's dearlib, whichever the environment installed
 
-from dearlib import atomic  # noqa: E402
+from dearlib import atomic, readers  # noqa: E402
 from dearlib import reference_run as ref  # noqa: E402
 from dearlib.results import DATASETS, read_result  # noqa: E402
 
@@ -55,7 +54,7 @@ def read_runs(profile: str) -> dict:
     for p in dict.fromkeys(("smoke", profile)):
         path = ROOT / "outputs" / p / "timings.json"
         if path.is_file():
-            runs[p] = json.loads(path.read_text())
+            runs[p] = readers.read_json(path)
         elif p == profile:
             raise SystemExit(f"{path} is missing: ./run_all.sh --profile {p} writes it when every notebook ran")
         else:
@@ -121,7 +120,7 @@ def build(folder: Path, profile: str, runs: dict) -> None:
     budget = ROOT / "results" / "benchmarks" / profile / "stage1_budget.json"
     if budget.is_file():
         atomic.write_json(folder / "results" / "benchmarks" / "stage1_budget.json",
-                          ref.relativise_result(json.loads(budget.read_text()), ROOT))
+                          ref.relativise_result(readers.read_json(budget), ROOT))
     atomic.write_json(folder / "timings.json", {"reference": profile, "runs": runs})
     atomic.write_text(folder / "README.md", ref.index_page(folder))
 
@@ -159,7 +158,7 @@ def main() -> None:
     target = a.out.resolve() / ref.REFERENCE
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    staging.chmod(0o777 & ~os.umask(os.umask(0)))  # mkdtemp's folder is private; give it the usual permissions
+    staging.chmod(0o777 & ~atomic.umask())  # mkdtemp's folder is private; give it the usual permissions
     try:
         build(staging, a.profile, runs)
         page = ref.results_page(staging)
