@@ -8,8 +8,10 @@ Three pieces, each used by ``scripts/reference_run.py`` (which runs ``run_all.sh
 - `clean_notebook` makes an executed notebook readable outside this machine: widget state and papermill's
   metadata gone, absolute paths made relative to the checkout (its parent ``..``, home folders ``~``, temporary
   ones ``<tmp>``),
-  progress bars and library warnings (FutureWarning, UserWarning, ...) dropped; figures, tables and the
-  notebook's own messages stay; `set_time_line` rewrites the ``**Time:**`` line of the first markdown cell;
+  progress bars and library warnings (FutureWarning, UserWarning, ..., and transformers' "LOAD REPORT" tables of
+  newly initialised weights) dropped; relative links of the markdown cells rewritten to resolve from
+  docs/reference-run/ (`dearlib.links`); figures, tables and the notebook's own messages stay; `set_time_line`
+  rewrites the ``**Time:**`` line of the first markdown cell;
 - `results_page` renders RESULTS.md from the files under ``docs/reference-run/`` only (result files, timings,
   the Stage-1 budget curve), the published figures coming from ``dearlib/reported.yaml`` through
   `dearlib.report.paper_comparison`; ``python -m dearlib.reference_run page`` rewrites RESULTS.md from them.
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import atomic, budget_curve, readers
+from . import atomic, budget_curve, links, readers
 from .metrics import NDCG
 from .results import DATASETS, git_commit, library_versions, load_results, now
 from .schema import ROOT
@@ -74,6 +76,9 @@ _LIBRARY_WARNINGS = {"FutureWarning", "UserWarning", "DeprecationWarning", "Pend
                      "TqdmExperimentalWarning"}
 # `path:line: Category: message` as warnings.formatwarning prints it; the indented source line follows
 _WARNING = re.compile(r"^(?P<file>\S.*?):\d+: (?P<category>\w+): ")
+# transformers' load report: "[transformers] BertFor... LOAD REPORT from: ...", a Key | Status table, then Notes
+_LOAD_REPORT = re.compile(r"^\[transformers\] .*LOAD REPORT")
+_LOAD_REPORT_BODY = re.compile(r"^(?:.*\|.*|\s*|Notes:|- .*|-+\+.*)$")
 # a tqdm bar: "Map:  40%|████      | 2/5 [00:01<00:02, 1.2it/s]" (its \r-separated redraws are dropped first)
 _PROGRESS = re.compile(r"\d+%\|.*\|\s*\d+(\.\d+)?[kMG]?/\S+ \[|\|\s*\d+/\d+ \[\d")
 
@@ -121,6 +126,11 @@ def clean_stream(text: str) -> str:
             while i < len(lines) and not _WARNING.match(lines[i]) and not lines[i].startswith("  "):
                 i += 1
             if i < len(lines) and lines[i].startswith("  "):
+                i += 1
+            continue
+        if _LOAD_REPORT.match(line):  # the table and its notes run to the first line of another shape
+            i += 1
+            while i < len(lines) and _LOAD_REPORT_BODY.match(lines[i]) and not _LOAD_REPORT.match(lines[i]):
                 i += 1
             continue
         if "\r" in lines[i] and not line.strip() or _PROGRESS.search(line):
@@ -182,9 +192,9 @@ def _relativise_json(value, rules):
     return value
 
 
-def clean_notebook(nb, root: str | Path):
+def clean_notebook(nb, root: str | Path, dest: str | Path = REFERENCE):
     """A copy of an executed notebook fit to publish (see the module docstring); `root` is the checkout it ran in
-    (from its notebooks/ folder, as run_all.sh runs them)."""
+    (from its notebooks/ folder, as run_all.sh runs them), `dest` the folder it is published in (relative to root)."""
     nb = copy.deepcopy(nb)
     rules = path_rules(root)
     cwd = Path(root) / "notebooks"
@@ -201,6 +211,8 @@ def clean_notebook(nb, root: str | Path):
             cell.source = relativise(cell.source, rules)
         if cell.cell_type == "code":
             cell.outputs = [o for o in (_clean_output(o, rules) for o in cell.outputs) if o is not None]
+        elif cell.cell_type == "markdown":  # notebooks/../figures/x.png is ../../figures/x.png from docs/reference-run/
+            cell.source = links.rewrite(cell.source, lambda t: links.moved(t, "notebooks", str(dest)))
         cells.append(cell)
     nb.cells = cells
     return nb

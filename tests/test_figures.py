@@ -36,14 +36,14 @@ def res(tmp_path):
 
 
 @pytest.mark.parametrize("reported, ours, n, m, expected", [
-    (50.58, 50.58, 43, 43, "reproduced within tolerance"),
-    (55.77, 55.44, 21, 21, "reproduced within tolerance"),  # 0.33 points
-    (45.96, 45.46, None, None, "reproduced within tolerance"),  # exactly the tolerance
-    (45.96, 45.45, None, None, "differs by -0.51"),
-    (33.33, 28.57, 21, 21, "differs by -4.76"),
-    (74.50, 80.00, 43, 43, "differs by +5.50"),
-    (50.58, 62.01, 4, 43, "not comparable (4 of 43 queries)"),  # a slice is never "reproduced"
-    (50.58, None, None, 43, "not run in this profile"),
+    (50.58, 50.58, 43, 43, ("reproduced", "+0.00")),
+    (55.77, 55.44, 21, 21, ("reproduced", "-0.33")),
+    (45.96, 45.46, None, None, ("reproduced", "-0.50")),  # exactly the tolerance
+    (45.96, 45.45, None, None, ("differs", "-0.51")),
+    (33.33, 28.57, 21, 21, ("differs", "-4.76")),
+    (74.50, 80.00, 43, 43, ("differs", "+5.50")),
+    (50.58, 62.01, 4, 43, ("not comparable", "4 of 43 queries")),  # a slice is never "reproduced"
+    (50.58, None, None, 43, ("not run", "in this profile")),
 ])
 def test_classify(reported, ours, n, m, expected):
     assert report.classify(reported, ours, report.TOLERANCE, n, m) == expected
@@ -53,16 +53,46 @@ def test_paper_comparison_rows(res):
     table = report.paper_comparison(res, "smoke")
     assert (table["source"] != "").all() and len(table) == sum(
         sum(1 for m in report.MEASURES if m in r) for r in report.reported() if r["table"] != "efficiency")
+    assert set(table["status"]) <= set(report.STATUSES)
     row = lambda d, method, m: table[(table["dataset"] == d) & (table["method"] == method) & (table["measure"] == m)].iloc[0]
-    assert row("dl19", "BM25", "nDCG@10")["status"] == "reproduced within tolerance"
-    assert row("noveleval", "BM25", "nDCG@1")["status"] == "differs by +22.11"  # 55.44 against 33.33
-    dear_p = row("dl19", "DeAR-P-8B", "nDCG@10")
-    assert dear_p["status"] == "differs by -14.50" and "stage1.lr" in dear_p["warning"]
-    assert "the kit's small models" in dear_p["note"]
-    assert row("dl19", "MonoT5-3B", "nDCG@10")["status"] == "not run (a baseline the kit does not implement)"
-    assert row("dl20", "DeAR-L-8B", "nDCG@10")["status"] == "not run in this profile (notebook 04)"
-    assert row("trec-covid", "DeAR-L-8B", "nDCG@10")["status"] == "not run in this profile"
+    status = lambda d, method, m: tuple(row(d, method, m)[["status", "detail"]])
+    assert status("dl19", "BM25", "nDCG@10") == ("reproduced", "+0.00")
+    assert status("noveleval", "BM25", "nDCG@1") == ("differs", "+22.11")  # 55.44 against 33.33
+    dear_p = row("dl19", "DeAR-P-8B", "nDCG@10")  # the kit's small model: a difference is no failed reproduction
+    assert dear_p["status"] == "not comparable" and "the kit's small models" in dear_p["detail"]
+    assert "stage1.lr" in dear_p["warning"]
+    assert status("dl19", "MonoT5-3B", "nDCG@10") == ("not run", "a baseline the kit does not implement")
+    assert status("dl20", "DeAR-L-8B", "nDCG@10") == ("not run", "in this profile (notebook 04)")
+    assert status("trec-covid", "DeAR-L-8B", "nDCG@10") == ("not run", "in this profile")
     assert "uncertain" in row("trec-covid", "DeAR-L-8B", "nDCG@10")["note"]
+    with pytest.raises(report.ReproductionError, match=r"noveleval BM25 nDCG@1: reported 33\.33, ours 55\.44"):
+        report.check(table)
+
+
+def test_check_names_the_figure_that_differs_and_passes_a_match():
+    row = {"dataset": "dl19", "method": "BM25", "measure": "nDCG@10", "reported": 50.58}
+    table = pd.DataFrame([{**row, "ours": ours, **dict(zip(("status", "detail"), report.classify(50.58, ours, report.EXACT)))}
+                          for ours in (50.58, 50.584)])
+    assert report.check(table) == "reproduced: 2, differs: 0, not comparable: 0, not run: 0"
+    table.loc[1, ["ours", "status", "detail"]] = [49.91, *report.classify(50.58, 49.91, report.EXACT)]
+    with pytest.raises(report.ReproductionError,
+                       match=r"^1 published figure\(s\) not reproduced: dl19 BM25 nDCG@10: reported 50\.58, ours 49\.91 "
+                             r"\(differs by -0\.67\)$"):
+        report.check(table)
+    with pytest.raises(ValueError, match="statuses \\['differs by -0.67'\\]"):  # a free-text status is refused
+        report.check(table.assign(status="differs by -0.67"))
+
+
+def test_the_paper_profile_compares_the_dear_models_and_never_nq(tmp_path):
+    cfg = cfg_for("paper")
+    results.write_result(tmp_path, cfg, "dl19", "dear-p", ev(0.6, 43), results.now(), depth=100)
+    results.write_result(tmp_path, cfg, "nq", "dear-p", Evaluation({"Top-1": 0.5429}, {"Top-1": {"q": 0.5429}}),
+                         results.now(), depth=20)
+    table = report.paper_comparison(tmp_path, "paper")
+    row = lambda d, method, m: table[(table["dataset"] == d) & (table["method"] == method) & (table["measure"] == m)].iloc[0]
+    assert tuple(row("dl19", "DeAR-P-8B", "nDCG@10")[["status", "detail"]]) == ("differs", "-14.50")
+    nq = row("nq", "DeAR", "Top-1")  # equal to the abstract's figure, and still another question set and model
+    assert nq["ours"] == 54.29 and nq["status"] == "not comparable" and "another question set" in nq["detail"]
     assert row("nq", "DeAR", "Top-1")["reported"] == 54.29
     md = report.markdown(table)
     assert md.count("\n") == len(table) + 2 and md.startswith("| table | dataset | method |")
@@ -71,7 +101,7 @@ def test_paper_comparison_rows(res):
 def test_report_cli_prints_the_comparison(res, capsys):
     assert report.main(["--results", str(res), "--profile", "smoke", "--paper"]) == 0
     out = capsys.readouterr().out
-    assert "reproduced within tolerance" in out and "! dl19/dear-p.json: older or other config" in out
+    assert " reproduced " in out and "! dl19/dear-p.json: older or other config" in out
     assert "BEIR: 32 published figures (8 sets), not run in this profile" in out
 
 
