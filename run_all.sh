@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the kit's notebooks in order, headless, with papermill, then print the experiment table and the table of
-# the paper's reported figures against ours.
+# the paper's reported figures against ours, and last one line for the reproduction log (docs/reproductions.md).
 #   ./run_all.sh [--profile smoke|mini|paper]      (default: mini)
 # Executed copies go to outputs/<profile>/ and results to results/<profile>/ (neither is committed); notebook 07
 # draws the figures into figures/<profile>/. Each notebook's wall time goes to outputs/<profile>/timings.json.
@@ -48,3 +48,6 @@ echo
 python -m dearlib.report --results results --profile "$profile"
 echo
 python -m dearlib.report --results results --profile "$profile" --paper
+echo
+echo "The reproduction log's line of this run (docs/reproductions.md says how to add it):"
+python -m dearlib.reproductions "$out/timings.json" --results results

@@ -40,6 +40,8 @@ from .schema import ROOT
 
 REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
 TOP_K = ("Top-1", "Top-5", "Top-20")
+# said before a table whose rows average over other queries than the table above it (RESULTS.md)
+OTHER_QUERIES = "Over other queries than the table above, not to be compared with it row by row"
 FIRST_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l")  # the cascade's order; other systems (ablations) follow
 
 
@@ -72,6 +74,10 @@ def write_timings(path: str | Path, profile: str, seconds: dict[str, float], tot
 
 # ----------------------------------------------------------------------------------------------------- cleaning
 
+# What `clean_notebook` drops from the outputs, as docs/reference-run/README.md says (`index_page`); the tests hold
+# an example of each
+DROPPED = ("progress bars", "library warnings (FutureWarning, UserWarning, ... raised inside installed packages)",
+           "transformers' LOAD REPORT tables of newly initialised weights")
 _LIBRARY_WARNINGS = {"FutureWarning", "UserWarning", "DeprecationWarning", "PendingDeprecationWarning", "TqdmWarning",
                      "TqdmExperimentalWarning"}
 # `path:line: Category: message` as warnings.formatwarning prints it; the indented source line follows
@@ -129,6 +135,8 @@ def clean_stream(text: str) -> str:
                 i += 1
             continue
         if _LOAD_REPORT.match(line):  # the table and its notes run to the first line of another shape
+            if out and not out[-1].strip():  # transformers opens the report with an empty line
+                out.pop()
             i += 1
             while i < len(lines) and _LOAD_REPORT_BODY.match(lines[i]) and not _LOAD_REPORT.match(lines[i]):
                 i += 1
@@ -192,6 +200,13 @@ def _relativise_json(value, rules):
     return value
 
 
+def _published_link(target: str, dest: str) -> str:
+    """A notebook's link as it reads from `dest`; a link to a sibling notebook stays: its executed copy is there."""
+    if "/" not in target and target.partition("#")[0].endswith(".ipynb"):
+        return target
+    return links.moved(target, "notebooks", dest)
+
+
 def clean_notebook(nb, root: str | Path, dest: str | Path = REFERENCE):
     """A copy of an executed notebook fit to publish (see the module docstring); `root` is the checkout it ran in
     (from its notebooks/ folder, as run_all.sh runs them), `dest` the folder it is published in (relative to root)."""
@@ -212,7 +227,7 @@ def clean_notebook(nb, root: str | Path, dest: str | Path = REFERENCE):
         if cell.cell_type == "code":
             cell.outputs = [o for o in (_clean_output(o, rules) for o in cell.outputs) if o is not None]
         elif cell.cell_type == "markdown":  # notebooks/../figures/x.png is ../../figures/x.png from docs/reference-run/
-            cell.source = links.rewrite(cell.source, lambda t: links.moved(t, "notebooks", str(dest)))
+            cell.source = links.rewrite(cell.source, lambda t: _published_link(t, str(dest)))
         cells.append(cell)
     nb.cells = cells
     return nb
@@ -273,17 +288,40 @@ def _system_order(system: str) -> tuple:
     return (FIRST_SYSTEMS.index(system), "") if system in FIRST_SYSTEMS else (len(FIRST_SYSTEMS), system)
 
 
-def ranking_tables(results_dir: str | Path, profile: str) -> dict[str, "pd.DataFrame"]:
-    """Per dataset, one row per system: the queries averaged over and each measure x 100 (nDCG@1/5/10, Top-k)."""
+def ranking_tables(results_dir: str | Path, profile: str) -> dict[str, list["pd.DataFrame"]]:
+    """Per dataset, tables of one row per system: the queries averaged over and each measure x 100 (nDCG@1/5/10,
+    Top-k). The first table compares every system on the queries all of them answer: a system scored on more
+    (BM25 over every NQ question, the rerankers over the held-out ones) enters it with the mean of its per-query
+    values over those shared queries, and its figure over all of its own queries follows in a second table."""
     import pandas as pd
+
+    def row(rec, measures, qids):
+        per_query = {m: rec["per_query"][m] for m in measures}
+        out = {"system": rec["system"], "queries": len(qids)}
+        out.update({m: round(100 * (rec["metrics"][m] if len(qids) == len(per_query[m]) else
+                                    sum(per_query[m][q] for q in qids) / len(qids)), 2) for m in measures})
+        return out
 
     by_set: dict[str, list[dict]] = {}
     for rec in sorted(load_results(results_dir, profile), key=lambda r: _system_order(r["system"])):
-        shown = [m for m in (*NDCG, *TOP_K) if m in rec["metrics"]]
-        row = {"system": rec["system"], "queries": len(rec["per_query"].get(shown[0], {})) if shown else 0}
-        row.update({m: round(100 * rec["metrics"][m], 2) for m in shown})
-        by_set.setdefault(rec["dataset"], []).append(row)
-    return {d: pd.DataFrame(by_set[d]) for d in DATASETS if d in by_set}
+        by_set.setdefault(rec["dataset"], []).append(rec)
+    tables = {}
+    for dataset in (d for d in DATASETS if d in by_set):
+        recs = by_set[dataset]
+        measures = {id(r): [m for m in (*NDCG, *TOP_K) if m in r["metrics"] and m in r["per_query"]] for r in recs}
+        qids = {id(r): set(r["per_query"][measures[id(r)][0]]) if measures[id(r)] else set() for r in recs}
+        shared = set.intersection(*qids.values())
+        if not shared:  # no query answered by all: one table per query set, never one comparison
+            groups: dict[frozenset, list] = {}
+            for r in recs:
+                groups.setdefault(frozenset(qids[id(r)]), []).append(r)
+            tables[dataset] = [pd.DataFrame([row(r, measures[id(r)], g) for r in rs]) for g, rs in groups.items()]
+            continue
+        tables[dataset] = [pd.DataFrame([row(r, measures[id(r)], shared) for r in recs])]
+        wider = [r for r in recs if qids[id(r)] != shared]
+        if wider:
+            tables[dataset].append(pd.DataFrame([row(r, measures[id(r)], qids[id(r)]) for r in wider]))
+    return tables
 
 
 def _budget_table(budget: dict) -> "pd.DataFrame":
@@ -338,18 +376,23 @@ def results_page(reference: str | Path = REFERENCE) -> str:
         "(Stage 1, notebook 02; on NQ notebook 06), `dear-l` (Stage 1 + Stage 2, notebook 04), `dear-p-<loss>` "
         "(the loss ablation of notebook 02).",
     ]
-    for dataset, df in ranking_tables(results, profile).items():
-        lines += ["", f"### {dataset}", "", markdown(df).rstrip("\n")]
+    for dataset, (first, *others) in ranking_tables(results, profile).items():
+        lines += ["", f"### {dataset}", "", markdown(first).rstrip("\n")]
+        for df in others:  # the same systems over other queries: said before the table, never mixed into it
+            lines += ["", f"{OTHER_QUERIES} ({', '.join(df['system'])}, {', '.join(map(str, df['queries']))} "
+                          "queries):", "", markdown(df).rstrip("\n")]
     df = paper_comparison(results, profile)
-    unrun_beir = (df["table"] == "BEIR") & df["status"].str.startswith("not run")
+    unrun_beir = (df["table"] == "BEIR") & (df["status"] == "not run")
     lines += ["", "## Reported vs reproduced", "",
-              f"Each figure the paper reports beside ours (x 100), with a status: reproduced within {TOLERANCE} points, "
-              "differs by, not comparable (another query set), or not run.", "",
+              f"Each figure the paper reports beside ours (x 100), with one status: reproduced (within {TOLERANCE} "
+              "points, or the figure's own tolerance in reported.yaml), differs, not comparable (a slice of the "
+              "queries, another question set, or the kit's small models outside the `paper` profile) or not run; "
+              "`detail` says by how much (ours minus reported) or why.", "",
               markdown(df[~unrun_beir][["dataset", "method", "measure", "reported", "ours", "queries", "status",
-                                        "source"]]).rstrip("\n")]
+                                        "detail", "source"]]).rstrip("\n")]
     if unrun_beir.any():
         lines += ["", f"BEIR: {unrun_beir.sum()} published figures on {df[unrun_beir]['dataset'].nunique()} sets, "
-                      f"{df[unrun_beir]['status'].iloc[0]} (the `paper` profile retrieves BEIR)."]
+                      f"not run {df[unrun_beir]['detail'].iloc[0]} (the `paper` profile retrieves BEIR)."]
     order = [p for p in ("smoke", profile) if p in runs]
     names = sorted({n for p in order for n in runs[p]["notebooks"]})
     times = pd.DataFrame([{"notebook": n, **{f"{p} (s)": runs[p]["notebooks"].get(n) for p in order}} for n in names]
@@ -389,8 +432,9 @@ def index_page(reference: str | Path = REFERENCE) -> str:
         "",
         f"`scripts/reference_run.py` ran `./run_all.sh --profile {profile}` at commit `{_short(run['git_commit'])}` "
         f"(finished {run['date']}) on {_machine_text(run)}, and copied here what it produced, cleaned for reading "
-        "elsewhere: absolute paths made relative to the checkout, progress bars and library warnings removed; "
-        "figures, tables and the notebooks' own messages kept. The summary with every table: [RESULTS.md](../../RESULTS.md).",
+        f"elsewhere: absolute paths made relative to the checkout, {', '.join(DROPPED[:-1])} and {DROPPED[-1]} "
+        "removed, the links of the markdown cells rewritten to resolve from here; figures, tables and the "
+        "notebooks' own messages kept. The summary with every table: [RESULTS.md](../../RESULTS.md).",
         "",
         "| executed notebook | wall time (s) |",
         "|---|---|",

@@ -100,6 +100,8 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
                 st, detail = "not run", "a baseline the kit does not implement"
             else:
                 st, detail = classify(r[m], ours, tol, n_ours, r.get("queries"))
+                if tol > tolerance and st == "reproduced":
+                    detail += f" (within this figure's own tolerance, {tol})"
                 if rec is None and r["dataset"] in DATASETS and (profile == "paper" or r["dataset"] not in BEIR_SETS):
                     # name the notebook that writes it (BEIR: only the paper profile retrieves it)
                     detail += f" ({producer(r['dataset'], r['system']).split(' (')[0]})"

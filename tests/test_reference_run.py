@@ -12,6 +12,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from conftest import ROOT
+from dearlib import links
 from dearlib import reference_run as ref
 
 REFERENCE = ROOT / ref.REFERENCE
@@ -33,26 +34,51 @@ def test_results_md_is_what_the_committed_reference_run_gives():
 def test_every_ranking_number_in_results_md_is_in_the_result_files():
     """Independent of the generator: parse the tables and read the JSON files directly."""
     profile = json.loads((REFERENCE / "timings.json").read_text())["reference"]
-    rows = parse_ranking_tables((ROOT / "RESULTS.md").read_text())
-    files = sorted((REFERENCE / "results" / profile).glob("*/*.json"))
-    assert len(rows) == len([f for f in files if f.parent.name != "tables"]) > 0
-    for (dataset, system), cells in rows.items():
-        rec = json.loads((REFERENCE / "results" / profile / dataset / f"{system}.json").read_text())
-        for measure, text in cells.items():
-            assert text == f"{100 * rec['metrics'][measure]:.2f}", (dataset, system, measure)
+    check_ranking_tables((ROOT / "RESULTS.md").read_text(), REFERENCE / "results" / profile)
+
+
+def check_ranking_tables(text, results):
+    """Each first table under a '### <dataset>' compares systems on one query set: every row averages over the
+    queries all its systems answer (the mean of the file's per-query values there); a table over other queries
+    follows only after a sentence saying so, with each system's own figure."""
+    files = sorted(f for f in results.glob("*/*.json") if f.parent.name != "tables")
+    compared = 0
+    for dataset, tables in parse_ranking_tables(text).items():
+        recs = {row["system"]: json.loads((results / dataset / f"{row['system']}.json").read_text())
+                for _, rows in tables for row in rows}
+        for i, (note, rows) in enumerate(tables):
+            qids = [set(recs[r["system"]]["per_query"]["nDCG@10" if "nDCG@10" in r else "Top-1"]) for r in rows]
+            shared = set.intersection(*qids)
+            if i == 0:
+                assert not note, f"{dataset}: a note between the heading and the first table"
+                compared += len(rows)
+            else:
+                assert "not to be compared with it" in note, f"{dataset}: a table over other queries without a note"
+                assert all(q != tables[0][1] for q in qids)
+            assert {r["queries"] for r in rows} == {str(len(shared))}, f"{dataset}: rows over different query sets"
+            for r, q in zip(rows, qids):
+                per_query = recs[r["system"]]["per_query"]
+                for measure, cell in r.items():
+                    if re.match(r"(nDCG|Top-)", measure) and cell:
+                        mean = sum(per_query[measure][x] for x in shared) / len(shared)
+                        assert cell == f"{100 * mean:.2f}", (dataset, r["system"], measure)
+    assert compared == len(files) > 0
 
 
 def parse_ranking_tables(text: str) -> dict:
-    """{(dataset, system): {measure: cell text}} from the '### <dataset>' tables of RESULTS.md."""
+    """{dataset: [(the sentence before the table, [{column: cell}, ...]), ...]} from the '### <dataset>' tables."""
     section = text.split("## Ranking quality", 1)[1].split("\n## ", 1)[0]
     out = {}
     for block in section.split("\n### ")[1:]:
-        dataset, *lines = block.strip().split("\n")
-        table = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("|")]
-        header, body = table[0], table[2:]
-        for cells in body:
-            row = dict(zip(header, cells))
-            out[(dataset, row["system"])] = {m: v for m, v in row.items() if re.match(r"(nDCG|Top-)", m) and v}
+        dataset, _, body = block.strip().partition("\n")
+        note = ""
+        for para in body.strip().split("\n\n"):
+            if not para.startswith("|"):
+                note = para
+                continue
+            table = [[c.strip() for c in line.strip("|").split("|")] for line in para.split("\n")]
+            out.setdefault(dataset, []).append((note, [dict(zip(table[0], cells)) for cells in table[2:]]))
+            note = ""
     return out
 
 
@@ -116,6 +142,55 @@ def test_clean_notebook_keeps_what_teaches_and_drops_the_noise(tmp_path):
     assert image.data["image/png"] == "iVBORw0KGgo/tmp/AAAA"  # base64 is never rewritten
     assert table.data["text/html"] == "<td>results/mini</td>" and table.execution_count == 3
     assert clean.cells[3].outputs[0].evalue == "x missing" and clean.cells[3].outputs[0].traceback == ["File dearlib/data.py:3"]
+
+
+# one example of each thing docs/reference-run/README.md says the cleaning drops (ref.DROPPED)
+LOAD_REPORT = ("\n[transformers] \x1b[1mBertForSequenceClassification LOAD REPORT\x1b[0m from: {site}/gt/model\n"
+               "Key               | Status  | \n------------------+---------+-\nclassifier.bias   | MISSING | \n"
+               "classifier.weight | MISSING | \n\nNotes:\n- MISSING:\tthose params were newly initialized because "
+               "missing from the checkpoint. Consider training on your downstream task.\n")
+DROPPED_EXAMPLES = {
+    "progress bars": "\r  0%|          | 0/6 [00:00<?, ?it/s]\r100%|██████████| 6/6 [00:02<00:00,  2.3it/s]\n",
+    "library warnings (FutureWarning, UserWarning, ... raised inside installed packages)":
+        "{site}/transformers/trainer.py:12: FutureWarning: `tokenizer` is deprecated.\n  warnings.warn(\n",
+    "transformers' LOAD REPORT tables of newly initialised weights": LOAD_REPORT,
+}
+
+
+def test_the_cleaning_drops_what_the_reference_run_readme_says_it_drops(tmp_path):
+    assert set(DROPPED_EXAMPLES) == set(ref.DROPPED)  # a new claim in the README needs an example here
+    root = tmp_path / "kit"
+    site = f"{root}/.venv/lib/python3.11/site-packages"
+    kept = "student trained: 150 steps\n"
+    for what, example in DROPPED_EXAMPLES.items():
+        nb = new_notebook(cells=[new_code_cell("x()", outputs=[
+            new_output("stream", name="stderr", text=example.format(site=site) + kept)])])
+        assert ref.clean_notebook(nb, root).cells[0].outputs[0].text == kept, what
+    nb = new_notebook(cells=[new_code_cell("x()", outputs=[new_output("stream", name="stderr", text=LOAD_REPORT.format(
+        site=site) * 6)])])  # notebook 02's six students: the whole stream goes
+    assert ref.clean_notebook(nb, root).cells[0].outputs == []
+    (tmp_path / "timings.json").write_text(json.dumps({"reference": "mini", "runs": {"mini": timing("mini", {})}}))
+    readme = ref.index_page(tmp_path)
+    assert all(what in readme for what in ref.DROPPED)
+
+
+def test_links_of_the_markdown_cells_resolve_from_the_published_folder(tmp_path):
+    text = ("![pipeline](../figures/pipeline.png) and [the chart](../docs/pipeline.md#the-pipeline), "
+            "[notebook 02](02_stage1_distillation.ipynb), [paper](https://arxiv.org/abs/2508.16998), "
+            "[above](#recap), `[code](../not/a/link.md)`")
+    nb = new_notebook(cells=[new_markdown_cell(text)])
+    clean = ref.clean_notebook(nb, tmp_path)
+    assert clean.cells[0].source == (
+        "![pipeline](../../figures/pipeline.png) and [the chart](../pipeline.md#the-pipeline), "
+        "[notebook 02](02_stage1_distillation.ipynb), [paper](https://arxiv.org/abs/2508.16998), "
+        "[above](#recap), `[code](../not/a/link.md)`")
+    source = ROOT / "notebooks" / "01_candidate_retrieval.ipynb"  # the real notebook, published: its links resolve
+    published = REFERENCE / "probe_01.ipynb"
+    try:
+        nbformat.write(ref.clean_notebook(nbformat.read(source, as_version=4), ROOT), published)
+        assert links.broken(published) == [] and links.targets(links.markdown_of(published))
+    finally:
+        published.unlink(missing_ok=True)
 
 
 def test_injected_parameters_stay_when_they_change_a_default(tmp_path):
@@ -183,8 +258,8 @@ def test_results_page_reads_every_number_from_the_folder(tmp_path):
     assert "### nq\n\n| system | queries | nDCG@10 | Top-1 | Top-5 | Top-20 |\n|---|---|---|---|---|---|\n" \
            "| bm25 | 2 | 62.50 | 50.00 | 75.00 | 100.00 |" in page
     # the published figures beside ours (dearlib/reported.yaml), a slice of DL19 named as such
-    assert "| dl19 | BM25 | nDCG@10 | 50.58 | 12.34 | 2 | not comparable (2 of 43 queries) |" in page
-    assert "| dl19 | DeAR-L-8B | nDCG@10 | 77.91 |  |  | not run in this profile (notebook 04) |" in page
+    assert "| dl19 | BM25 | nDCG@10 | 50.58 | 12.34 | 2 | not comparable | 2 of 43 queries |" in page
+    assert "| dl19 | DeAR-L-8B | nDCG@10 | 77.91 |  |  | not run | in this profile (notebook 04) |" in page
     assert "| 01_candidate_retrieval.ipynb | 21 | 20 |\n| 02_stage1_distillation.ipynb | 19 | 723 |\n| all | 40 | 743 |" in page
     assert "commit `0123456789`" in page and "2 CPU cores (AMD EPYC), 23.5 GiB memory, Python 3.11.7, torch 2.13.0+cpu" in page
     assert "The `smoke` run: commit `aaaaaaaaaa`" in page  # another commit than the mini run's: said so
@@ -198,8 +273,28 @@ def test_the_page_command_rewrites_results_md(tmp_path):
     folder = tiny_reference(tmp_path / "ref")
     assert ref.main(["page", "--reference", str(folder), "--out", str(tmp_path / "RESULTS.md")]) == 0
     assert (tmp_path / "RESULTS.md").read_text() == ref.results_page(folder)
-    assert parse_ranking_tables((tmp_path / "RESULTS.md").read_text())[("dl19", "dear-p")] == {
-        "nDCG@1": "75.00", "nDCG@5": "56.78", "nDCG@10": "37.50"}
+    [(_, rows)] = parse_ranking_tables((tmp_path / "RESULTS.md").read_text())["dl19"]
+    assert rows[1] == {"system": "dear-p", "queries": "2", "nDCG@1": "75.00", "nDCG@5": "56.78", "nDCG@10": "37.50"}
+
+
+def test_systems_over_other_queries_are_never_compared_in_one_table(tmp_path):
+    """NQ: BM25 answered every question, the reranker the held-out ones; BM25 enters the comparison on those."""
+    folder = tiny_reference(tmp_path / "ref")
+    bm25 = result("nq", "bm25", {"nDCG@10": 0.0, "Top-1": 0.0, "Top-5": 0.0, "Top-20": 0.0}, n=4)
+    bm25["per_query"] = {m: {"q0": 1.0, "q1": 0.5, "q2": 0.0, "q3": 0.0} for m in bm25["metrics"]}
+    bm25["metrics"] = {m: 0.375 for m in bm25["metrics"]}  # the mean over its 4 questions
+    (folder / "results" / "mini" / "nq" / "bm25.json").write_text(json.dumps(bm25))
+    (folder / "results" / "mini" / "nq" / "dear-p.json").write_text(json.dumps(  # held out: q0 and q1
+        result("nq", "dear-p", {"nDCG@10": 0.5, "Top-1": 0.25, "Top-5": 0.5, "Top-20": 0.75})))
+    page = ref.results_page(folder)
+    assert ("### nq\n\n| system | queries | nDCG@10 | Top-1 | Top-5 | Top-20 |\n|---|---|---|---|---|---|\n"
+            "| bm25 | 2 | 75.00 | 75.00 | 75.00 | 75.00 |\n| dear-p | 2 | 50.00 | 25.00 | 50.00 | 75.00 |\n\n"
+            f"{ref.OTHER_QUERIES} (bm25, 4 queries):\n\n| system | queries | nDCG@10 | Top-1 | Top-5 | Top-20 |\n"
+            "|---|---|---|---|---|---|\n| bm25 | 4 | 37.50 | 37.50 | 37.50 | 37.50 |\n") in page
+    check_ranking_tables(page, folder / "results" / "mini")
+    mixed = page.replace("| bm25 | 2 | 75.00 | 75.00 | 75.00 | 75.00 |", "| bm25 | 4 | 37.50 | 37.50 | 37.50 | 37.50 |")
+    with pytest.raises(AssertionError, match="nq: rows over different query sets"):  # what RESULTS.md once showed
+        check_ranking_tables(mixed, folder / "results" / "mini")
 
 
 def test_timings_record_the_notebooks_commit_and_machine(tmp_path):

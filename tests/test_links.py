@@ -1,0 +1,28 @@
+"""Every relative link and image of the committed pages and notebooks resolves from where the file is."""
+import pytest
+
+from conftest import ROOT
+from dearlib import links
+
+PAGES = sorted({ROOT / "README.md", ROOT / "RESULTS.md", *(ROOT / "docs").rglob("*.md"),
+                *(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "docs" / "reference-run").glob("*.ipynb")})
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_resolves(page):
+    assert links.broken(page) == []
+
+
+def test_the_checker_finds_a_missing_file_and_a_missing_heading(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "b.md").write_text("# The `mini` profile (2026)\n\n```\n# not a heading\n```\n")
+    page = tmp_path / "docs" / "a.md"
+    page.write_text("![x](../figures/x.png) [b](b.md#the-mini-profile-2026) [c](b.md#not-a-heading) "
+                    "[web](https://example.org/none.md) `[code](gone.md)`\n<img src=\"gone.png\">")
+    assert [b.split(" (")[0] for b in links.broken(page)] == [
+        f"{page}: ../figures/x.png", f"{page}: b.md#not-a-heading", f"{page}: gone.png"]
+
+
+def test_the_pages_hold_links_at_all():  # a checker that parses nothing would pass every page
+    assert sum(len(links.targets(links.markdown_of(p))) for p in PAGES) > 40
+    assert "docs/pipeline.md" in links.targets((ROOT / "README.md").read_text())
