@@ -136,6 +136,19 @@ def test_panels_draw_what_exists_and_flag_a_stale_config(res, tmp_path):
     assert "RankZephyr" in ticks and "DeAR-P †\ndepth 30" in ticks
 
 
+def test_no_two_labels_of_the_efficiency_panel_overlap():
+    """On the committed reference run, whose teacher (0.63 s) sat at the height of its nDCG@10 (61.1)."""
+    from conftest import ROOT
+
+    coll = evaluation.Collection.load(ROOT / "docs" / "reference-run" / "results", "mini", 0)
+    fig = figures.panel_efficiency(coll, report.reported()).fig
+    fig.canvas.draw()
+    boxes = [(t.get_text(), t.get_window_extent()) for ax in fig.axes for t in ax.texts if t.get_text().strip()]
+    assert len(boxes) == 2 * (5 + 4) + 2  # time and nDCG@10 of 5 published and 4 of our systems, two headings
+    overlapping = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
+    assert overlapping == []
+
+
 def test_training_curves_skip_missing_files(tmp_path):
     good = tmp_path / "s1.json"
     good.write_text(json.dumps([{"step": 1, "loss": 1.2}, {"step": 2, "loss": 0.9}, {"step": 3, "loss": math.nan}]))
