@@ -35,10 +35,13 @@ Stage 2: listwise reasoning (notebooks 03, 04, 08)
 Results, tables and figures (notebooks 05, 07)
 - `results`: the results contract (results/<profile>/<dataset>/<system>.json) with provenance;
 - `evaluation`: tables from result files only: nDCG, per-query wins/losses, paired tests, efficiency, flags;
-- `report`: the experiment table, and every figure the paper reports (`reported.yaml`) against ours;
+- `report`: the experiment table, and every figure the paper reports (`reported.yaml`) against ours, with a
+  status and the check that fails a run when a comparable figure differs;
 - `figures`: the paper's figures redrawn from result files, and per-query figures with bootstrap intervals;
 - `diagrams`: the pipeline picture (figures/pipeline.png) and its Mermaid twin (docs/pipeline.md);
-- `reference_run`: the published reference run: cleaned notebooks, timings and RESULTS.md.
+- `reference_run`: the published reference run: cleaned notebooks, timings and RESULTS.md;
+- `reproductions`: the reproduction log's line of a run (run_all.sh prints it; docs/reproductions.md);
+- `links`: relative links of pages and notebooks, rewritten for the reference run and checked.
 
 Plumbing
 - `config`: the profiles (configs/smoke.yaml, mini.yaml, paper.yaml), notebook overrides, paths from the repository root;

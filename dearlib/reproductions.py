@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from . import readers
+from .reference_run import _short as short_commit, read_timings
 from .results import DATASETS, load_results
 
 HEADER = ("| date | commit | profile | device | CPU cores | total (s) | per notebook (s) | DeAR-P nDCG@10 | "
@@ -39,9 +40,7 @@ def line(run: dict, results_dir: str | Path) -> str:
                  if (d, system) in by_key and "nDCG@10" in by_key[d, system]["metrics"]]
         scores.append(", ".join(cells) or "not run")
     notebooks = ", ".join(f"{name.split('_', 1)[0]} {round(s)}" for name, s in sorted(run["notebooks"].items()))
-    commit = run["git_commit"]
-    sha, dirty = commit.partition("-dirty")[:2]
-    cells = [run["date"][:10], f"`{sha[:10]}{dirty}`", profile, _device(run, records), str(run["machine"]["cpu_cores"]),
+    cells = [run["date"][:10], f"`{short_commit(run['git_commit'])}`", profile, _device(run, records), str(run["machine"]["cpu_cores"]),
              str(round(run["total_seconds"])), notebooks, *scores]
     return "| " + " | ".join(cells) + " |"
 
@@ -53,8 +52,6 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", help="a reference-run folder (docs/reference-run): its run and result files")
     a = ap.parse_args(argv)
     if a.reference:
-        from .reference_run import read_timings
-
         timings = read_timings(a.reference)
         run, results = timings["runs"][timings["reference"]], Path(a.reference) / "results"
     elif a.timings:
