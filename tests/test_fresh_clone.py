@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from dearlib import data
+from dearlib import data, reproductions
 
 VENV = Path(sys.prefix)
 
@@ -92,4 +92,7 @@ def run_all_smoke_on_a_fresh_clone(tmp_path, data_mirror) -> Path:
     bm25 = json.loads((clone / "results" / "smoke" / "dl19" / "bm25.json").read_text())
     assert bm25["dataset"] == "dl19" and bm25["profile"] == "smoke"
     assert len(list((clone / "results" / "smoke").glob("*/*.json"))) >= 25  # every notebook wrote its results
+    # the run ends with its line for the reproduction log, made from its own files
+    run_timings = json.loads((clone / "outputs" / "smoke" / "timings.json").read_text())
+    assert out.rstrip("\n").split("\n")[-1] == reproductions.line(run_timings, clone / "results")
     return clone
