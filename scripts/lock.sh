@@ -15,8 +15,9 @@ lock() {  # lock <input> <output> [uv options]; the header records the input's s
   "$uv" pip compile "$in" --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
     --find-links "$wheels" --custom-compile-command scripts/lock.sh -q "$@" -o "$out.tmp"
   { echo "# input: $in sha256=$(sha256sum "$in" | cut -d' ' -f1)"
-    echo "# torch 2.13.0+cpu is not on PyPI: install with --extra-index-url https://download.pytorch.org/whl/cpu"
-    echo "# (or --find-links a folder holding its wheel, as scripts/setup_env.sh does with /opt/wheels)."
+    ! grep -q '^torch==' "$out.tmp" || {
+      echo "# torch 2.13.0+cpu is not on PyPI: install with --extra-index-url https://download.pytorch.org/whl/cpu"
+      echo "# (or --find-links a folder holding its wheel, as scripts/setup_env.sh does with /opt/wheels)."; }
     cat "$out.tmp"; } > "$out"
   rm "$out.tmp"
 }
