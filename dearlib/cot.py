@@ -264,9 +264,9 @@ def generator_from_config(D: dict, seed: int, out_dir: str | Path, source: str =
     """The generator named by ``stage2_data.generator`` (`D` is that section of a profile), built from its settings.
 
     openai: ``model`` and, when given, ``base_url``, ``api_key_env``, ``max_concurrency``, ``max_retries``,
-    ``timeout``, ``temperature``, ``max_new_tokens``; completions are cached in ``out_dir/completions.jsonl``. local: ``model`` and,
-    when given, ``backend``, ``max_new_tokens``, ``temperature``, ``batch_size``. Settings left out keep the
-    classes' defaults. `source` names the config file in error messages.
+    ``timeout``, ``temperature``, ``max_new_tokens``; completions are cached in ``out_dir/completions.jsonl``.
+    local: ``model`` and, when given, ``backend``, ``max_new_tokens``, ``temperature``, ``batch_size``. Settings
+    left out keep the classes' defaults. `source` names the config file in error messages.
     """
     name = D.get("generator")
     if name not in GENERATORS:

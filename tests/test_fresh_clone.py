@@ -3,8 +3,8 @@ and no DEAR_DATA_DIR, fetches the data itself (from a loopback mirror of the ups
 and runs ./run_tests.sh and ./run_all.sh --profile smoke to the end.
 
 The clone borrows the running virtual environment instead of building its own (minutes): its .venv links to it
-with the stamp scripts/setup_env.sh expects, so that set-up skips, and PYTHONPATH makes the clone's own dearlib the
-one imported (the venv's editable install points at another checkout).
+with the stamps scripts/setup_env.sh and run_tests.sh expect, so that set-up skips, and PYTHONPATH makes the clone's
+own dearlib the one imported (the venv's editable install points at another checkout).
 """
 import json
 import os
@@ -36,6 +36,12 @@ def fresh_clone(tmp_path) -> Path:
         if part.name != ".setup-stamp":
             (clone / ".venv" / part.name).symlink_to(part)
     (clone / ".venv" / ".setup-stamp").write_text(stamp.stdout)
+    # likewise the stamp of ./run_tests.sh's install of llama-cpp-python's server (the running venv has it)
+    lines = [l for l in (clone / "run_tests.sh").read_text().splitlines() if l.startswith(("server_reqs=", "server_stamp="))]
+    assert len(lines) == 2, "run_tests.sh no longer has its lines 'server_reqs=' and 'server_stamp=': update this test"
+    server = subprocess.run(["bash", "-c", "set -euo pipefail; " + "; ".join(lines) + '; echo "$server_stamp"'],
+                            cwd=clone, capture_output=True, text=True, check=True)
+    (clone / ".venv" / ".server-stamp").write_text(server.stdout)
     return clone
 
 

@@ -153,7 +153,7 @@ def test_a_request_timeout_is_honoured(server, tmp_path, monkeypatch):
     assert isinstance(text, str) and g2.errors == {}
 
 
-def test_a_server_killed_mid_run_then_restarted_resumes_with_nothing_lost_or_repeated(fresh_server, tmp_path, monkeypatch):
+def test_a_server_killed_mid_run_and_restarted_loses_and_repeats_nothing(fresh_server, tmp_path, monkeypatch):
     fresh_server.start()
     # two requests in flight: the server queues the second, so the kill meets one being answered and one waiting
     g, _ = generator(tmp_path, monkeypatch, fresh_server.url, max_new_tokens=32, timeout=60.0, max_concurrency=2)
