@@ -75,6 +75,7 @@ def test_run_tests_on_a_fresh_clone_fetches_the_data_first(tmp_path, data_mirror
     rc, out = run(one_test, clone, environment(clone, tmp_path, offline_url), timeout=300)
     assert rc == 1 and f"error: could not fetch 10 of 10 data files from {offline_url}" in out, out[-3000:]
     assert "passed" not in out  # pytest never started on missing data
+    assert "Installing llama-cpp-python" not in out  # the clone's .venv, the running one, has the server: no install
     assert not [p for p in cached_data(tmp_path).rglob("*") if p.is_file()]
 
     rc, out = run(one_test, clone, environment(clone, tmp_path, data_mirror.url), timeout=300)
