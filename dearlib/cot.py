@@ -10,8 +10,10 @@ API error after retries; the caller counts it):
 - `TeacherGuidedGenerator`, the offline default: orders the window by teacher score (ties by label, then input
   order) and writes the reasoning from the passages themselves (which query requirement each covers).
   Deterministic; its records are marked ``synthetic``.
-- `OpenAIChatGenerator`: any OpenAI-compatible chat endpoint (GPT-4o as in the paper, a vLLM server, Ollama),
-  with bounded concurrency, the `openai` client's retry with back-off on 429/5xx, and a resumable JSONL cache.
+- `OpenAIChatGenerator`: any OpenAI-compatible chat endpoint (GPT-4o as in the paper, a vLLM server, Ollama,
+  llama-cpp-python's server), with bounded concurrency, a per-request timeout, the `openai` client's retry with
+  back-off on 429/5xx, and a resumable JSONL cache. A window whose request fails or times out is counted; an
+  endpoint that cannot be reached at all stops the run (`EndpointUnreachable`), and a rerun resumes from the cache.
 - `LocalGenerator`: a local chat model through `dearlib.listwise`'s backends (transformers, or vLLM when installed).
 
 `generator_from_config` builds the one a profile names (``stage2_data.generator``). `HAND_WRITTEN` is a complete
@@ -145,6 +147,11 @@ class MissingAPIKey(RuntimeError):
     pass
 
 
+class EndpointUnreachable(RuntimeError):
+    """The endpoint refused or dropped the connection after the client's retries: the run stops (every other window
+    would fail the same way, each after its retries) with what it finished kept in the cache."""
+
+
 class OpenAIChatGenerator:
     """An OpenAI-compatible chat endpoint; completions are cached in JSONL by window id, so a rerun resumes.
 
@@ -174,6 +181,7 @@ class OpenAIChatGenerator:
         self.cache_path = Path(cache_path)
         self.errors: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
 
     def cached(self) -> dict[str, str]:
         """{window id: completion} from the cache. A last line cut by an interruption is skipped (that window is
@@ -190,6 +198,10 @@ class OpenAIChatGenerator:
         return done
 
     def _one(self, w: Window) -> str | None:
+        from openai import APIConnectionError, APITimeoutError
+
+        if self._stop.is_set():  # the endpoint is gone: windows not yet sent are left for the rerun
+            return None
         try:
             r = self.client.chat.completions.create(model=self.model, messages=messages(w, self.max_words),
                                                     temperature=self.temperature, max_tokens=self.max_tokens)
@@ -197,6 +209,13 @@ class OpenAIChatGenerator:
         except Exception as e:  # after the client's own retries: counted, not fatal, and not cached
             # an endpoint or proxy may echo the request's headers in its error: the key never leaves in a message
             self.errors[w.wid] = f"{type(e).__name__}: {e}".replace(self.client.api_key, "<API key>")
+            if isinstance(e, APITimeoutError):  # (a subclass of the connection error) this window only
+                self.errors[w.wid] += f" (no answer within the {self.client.timeout} s request timeout)"
+            elif isinstance(e, APIConnectionError):
+                self._stop.set()
+                raise EndpointUnreachable(f"the endpoint {self.client.base_url} cannot be reached ({self.errors[w.wid]}); "
+                                          f"the completions finished so far are kept in {self.cache_path}: start the "
+                                          "server again and rerun to resume") from None
             return None
         with self._lock, open(self.cache_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"id": w.wid, "completion": text}, ensure_ascii=False) + "\n")
@@ -212,7 +231,9 @@ class OpenAIChatGenerator:
             atomic.write_text(self.cache_path, "".join(json.dumps({"id": i, "completion": t}, ensure_ascii=False) + "\n"
                                                        for i, t in done.items()))
         todo = [w for w in windows if w.wid not in done]
+        self._stop.clear()
         with ThreadPoolExecutor(self.max_concurrency) as pool:
+            # on EndpointUnreachable the pool still drains its queue, each window returning at once (self._stop)
             for w, text in zip(todo, tqdm(pool.map(self._one, todo), total=len(todo), desc=self.name, disable=not progress)):
                 if text is not None:
                     done[w.wid] = text
@@ -243,9 +264,9 @@ def generator_from_config(D: dict, seed: int, out_dir: str | Path, source: str =
     """The generator named by ``stage2_data.generator`` (`D` is that section of a profile), built from its settings.
 
     openai: ``model`` and, when given, ``base_url``, ``api_key_env``, ``max_concurrency``, ``max_retries``,
-    ``temperature``, ``max_tokens``; completions are cached in ``out_dir/completions.jsonl``. local: ``model`` and,
-    when given, ``backend``, ``max_new_tokens``, ``temperature``, ``batch_size``. Settings left out keep the
-    classes' defaults. `source` names the config file in error messages.
+    ``timeout``, ``temperature``, ``max_new_tokens``; completions are cached in ``out_dir/completions.jsonl``.
+    local: ``model`` and, when given, ``backend``, ``max_new_tokens``, ``temperature``, ``batch_size``. Settings
+    left out keep the classes' defaults. `source` names the config file in error messages.
     """
     name = D.get("generator")
     if name not in GENERATORS:
@@ -258,9 +279,10 @@ def generator_from_config(D: dict, seed: int, out_dir: str | Path, source: str =
         return {k: D[k] for k in keys if k in D}
 
     if name == "openai":
-        return OpenAIChatGenerator(D["model"], Path(out_dir) / "completions.jsonl", max_words=D["max_words"],
-                                   **given("base_url", "api_key_env", "max_concurrency", "max_retries", "temperature",
-                                           "max_tokens"))
+        tokens = {"max_tokens": D["max_new_tokens"]} if "max_new_tokens" in D else {}
+        return OpenAIChatGenerator(D["model"], Path(out_dir) / "completions.jsonl", max_words=D["max_words"], **tokens,
+                                   **given("base_url", "api_key_env", "max_concurrency", "max_retries", "timeout",
+                                           "temperature"))
     from .listwise import make_backend  # here: listwise imports this module
 
     backend = make_backend(D["model"], seed=seed, **given("backend", "max_new_tokens", "temperature", "batch_size"))

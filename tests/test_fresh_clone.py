@@ -3,8 +3,8 @@ and no DEAR_DATA_DIR, fetches the data itself (from a loopback mirror of the ups
 and runs ./run_tests.sh and ./run_all.sh --profile smoke to the end.
 
 The clone borrows the running virtual environment instead of building its own (minutes): its .venv links to it
-with the stamp scripts/setup_env.sh expects, so that set-up skips, and PYTHONPATH makes the clone's own dearlib the
-one imported (the venv's editable install points at another checkout).
+with the stamps scripts/setup_env.sh and run_tests.sh expect, so that set-up skips, and PYTHONPATH makes the clone's
+own dearlib the one imported (the venv's editable install points at another checkout).
 """
 import json
 import os
@@ -36,6 +36,12 @@ def fresh_clone(tmp_path) -> Path:
         if part.name != ".setup-stamp":
             (clone / ".venv" / part.name).symlink_to(part)
     (clone / ".venv" / ".setup-stamp").write_text(stamp.stdout)
+    # likewise the stamp of ./run_tests.sh's install of llama-cpp-python's server (the running venv has it)
+    lines = [l for l in (clone / "run_tests.sh").read_text().splitlines() if l.startswith(("server_reqs=", "server_stamp="))]
+    assert len(lines) == 2, "run_tests.sh no longer has its lines 'server_reqs=' and 'server_stamp=': update this test"
+    server = subprocess.run(["bash", "-c", "set -euo pipefail; " + "; ".join(lines) + '; echo "$server_stamp"'],
+                            cwd=clone, capture_output=True, text=True, check=True)
+    (clone / ".venv" / ".server-stamp").write_text(server.stdout)
     return clone
 
 
@@ -69,6 +75,7 @@ def test_run_tests_on_a_fresh_clone_fetches_the_data_first(tmp_path, data_mirror
     rc, out = run(one_test, clone, environment(clone, tmp_path, offline_url), timeout=300)
     assert rc == 1 and f"error: could not fetch 10 of 10 data files from {offline_url}" in out, out[-3000:]
     assert "passed" not in out  # pytest never started on missing data
+    assert "Installing llama-cpp-python" not in out  # the clone's .venv, the running one, has the server: no install
     assert not [p for p in cached_data(tmp_path).rglob("*") if p.is_file()]
 
     rc, out = run(one_test, clone, environment(clone, tmp_path, data_mirror.url), timeout=300)

@@ -15,11 +15,12 @@ KEY = "sk-scan-7Hq2distinctive9Vw4KEY0for1this2test"
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def openai_profile(folder, url):
-    """configs/smoke.yaml with notebook 03's generator switched to the OpenAI-compatible endpoint at `url`."""
+def openai_profile(folder, url, **settings):
+    """configs/smoke.yaml with notebook 03's generator switched to the OpenAI-compatible endpoint at `url` (more
+    stage2_data `settings` on top)."""
     cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
-    cfg["stage2_data"].update(generator="openai", model="scan-model", base_url=url, api_key_env="DEAR_SCAN_KEY",
-                              max_concurrency=2, max_retries=0, temperature=0.0)
+    cfg["stage2_data"].update({"generator": "openai", "model": "scan-model", "base_url": url, "api_key_env": "DEAR_SCAN_KEY",
+                               "max_concurrency": 2, "max_retries": 0, "temperature": 0.0, **settings})
     folder.mkdir()
     (folder / "smoke.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return cfg
