@@ -4,7 +4,7 @@
 the reported value and its source; `python -m dearlib.report --profile mini` prints it. `paper_comparison()`
 returns one row per figure the paper reports (``reported.yaml``, each with its source) with our value where the
 kit ran that system, and a status: reproduced within `TOLERANCE`, differs by X, not comparable (a slice of the
-query set), or not run; a result file from another profile or an older configuration is flagged in its
+query set, or another model than the figure's `model`), or not run; a result file from another profile or an older configuration is flagged in its
 `warning` column (`dearlib.evaluation.Collection`). ``python -m dearlib.report --profile mini --paper`` prints it
 (run_all.sh prints both, at the end). It reads only result files (`dearlib.results`); it computes no metric itself.
 """
@@ -93,6 +93,9 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
                 st = "not run (a baseline the kit does not implement)"
             else:
                 st = classify(r[m], ours, tolerance, n_ours, r.get("queries"))
+                base = (rec["provenance"].get("config") or {}).get("stage2", {}).get("base") if rec else None
+                if r.get("model") and rec is not None and base != r["model"]:
+                    st = f"not comparable (a different model: {base})"
                 if rec is None and r["dataset"] in DATASETS and (profile == "paper" or r["dataset"] not in BEIR_SETS):
                     # name the notebook that writes it (BEIR: only the paper profile retrieves it)
                     st += f" ({producer(r['dataset'], r['system']).split(' (')[0]})"

@@ -275,6 +275,28 @@ def test_greedy_generation_is_deterministic_and_parsed(smoke):
     assert any(o != list(range(6)) for o in orders)  # some answer moved a passage: the order came from the answer
 
 
+@pytest.mark.parametrize("constrained", [False, True])
+def test_without_adapter_is_the_base_models_own_greedy_output(smoke, constrained):
+    cfg, tok = smoke
+    s2 = {**cfg["stage2"], "reading": "separate"}
+    lm = stage2.new_listwise(s2, tok, 0)
+    torch.manual_seed(1)
+    for n, p in lm.named_parameters():  # a fresh adapter's B is zero (no effect); give it one, as training would
+        if "lora_B" in n:
+            p.data.normal_(0, 0.5)
+    prompts = [cot.messages(cot.Window(q, c.query, list(c.passages)), 20) for q, c in (("a", cands("a", 6)), ("b", cands("b", 6)))]
+    n_ids = [6, 6] if constrained else None
+    with_adapter = listwise.TransformersBackend(lm, tok, max_new_tokens=60, batch_size=2, constrained=constrained)
+    zeroshot = listwise.without_adapter(with_adapter)
+    clean_base = listwise.TransformersBackend(stage2.listwise_base(s2, tok, 0), tok, max_new_tokens=60, batch_size=2, constrained=constrained)
+    got, base = zeroshot.generate(prompts, n_ids), clean_base.generate(prompts, n_ids)
+    assert got == base  # the adapter switched off is the base model, token for token
+    assert with_adapter.generate(prompts, n_ids) != base  # ... and the adapter, on again, changes what it writes
+    assert zeroshot.generate(prompts, n_ids) == base and zeroshot.context == with_adapter.context
+    with pytest.raises(TypeError, match="needs a peft model"):
+        listwise.without_adapter(clean_base)
+
+
 def test_accelerate_launch_two_cpu_processes(tmp_path):
     # as for Stage 1: two gloo processes on a CPU come from the multi-process launcher with ACCELERATE_USE_CPU=1
     data = tmp_path / "chat.jsonl"
