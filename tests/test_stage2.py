@@ -376,6 +376,10 @@ def test_vllm_backend_stops_where_the_transformers_rule_does(smoke, monkeypatch)
     assert parse(out[0], 3).outcome == "ok"  # cut: the ranking the model completed
     assert backend.generate([prompt] * 4) == completions  # no n_ids: no rule
     assert calls[1] == ("chat", 4, {"temperature": 0.5, "max_tokens": 64, "seed": 1}, ("stage2", 1, "adapter"))
+    # the zero-shot base: the same engine (no second load), asked without the LoRA request
+    zeroshot = listwise.without_adapter(backend)
+    assert zeroshot.generate([prompt], n_ids=[3]) == out[:1] and calls[-1][3] is None and backend.lora is not None
+    assert [c[0] for c in calls].count("init") == 1
     # the same rule as transformers' stopping criterion, which ends generation where the cut is
     stop = listwise._RankingComplete(tok, 0, [3])
     for text, cut in zip(completions, out):
