@@ -13,7 +13,8 @@ This module makes that visible without any trained model:
   passage after every window (replayed from the reranker's window records and checked against its output), over
   one pass of the window or more (`passes`);
 - `pick_query`: a query of a set where a relevant passage starts below the top window and climbs (in the last pass);
-- `by_pass`: a walk's ranks before the loop and at the end of each pass, side by side;
+- `by_pass`: a walk's ranks before the loop and at the end of each pass, side by side; `moved_by_last_pass`: the
+  queries of a set where the last pass moves a relevant passage;
 - `draw_walk`: those positions drawn window by window.
 
 It trains nothing and evaluates nothing (the oracle's nDCG is not a system of the kit).
@@ -138,6 +139,18 @@ def by_pass(table: pd.DataFrame) -> pd.DataFrame:
     rows = [0] + pass_ends(table)
     out = table[table.columns[2:]].iloc[rows].T
     out.columns = ["before"] + [f"after pass {p}" for p in range(1, len(rows))]
+    return out
+
+
+def moved_by_last_pass(ds: Dataset, rank_end: int = 20, window: int = 8, step: int = 4, min_grade: int | None = None,
+                       passes: int = 2) -> list[str]:
+    """The query ids of `ds` where the oracle's last pass changes the rank of a passage of grade >= `min_grade`."""
+    min_grade = ds.min_rel if min_grade is None else min_grade
+    out = []
+    for c in ds.candidates:
+        ranks = by_pass(walk(c, ds.qrels.get(c.query.qid, {}), rank_end, window, step, min_grade, passes=passes))
+        if len(ranks) and (ranks.iloc[:, -2] != ranks.iloc[:, -1]).any():
+            out.append(c.query.qid)
     return out
 
 

@@ -91,5 +91,9 @@ def test_a_second_pass_lifts_what_one_pass_leaves_below_and_one_pass_is_unchange
     table = window_walk.walk(c, grades, rank_end=6, window=3, step=2, min_grade=1, passes=2)
     assert window_walk.by_pass(table).to_dict("list") == {"before": [4, 5, 6], "after pass 1": [6, 1, 5], "after pass 2": [5, 1, 2]}
     assert window_walk.climb(table, last_pass=True) == 3 and window_walk.climb(table) == 4
+    # over a set: q1's second pass moves e5; q2's best passage starts first and no pass moves it
+    top = Candidates(Query("q2", "flea bites"), tuple(Passage(f"f{i}", f"text {i} on bites") for i in range(6)), tuple(float(6 - i) for i in range(6)))
+    ds = Dataset("dl19", [c, top], {"q1": grades, "q2": {"f0": 2}}, min_rel=1)
+    assert window_walk.moved_by_last_pass(ds, rank_end=6, window=3, step=2) == ["q1"]
     with pytest.raises(ValueError, match="passes must be at least 1"):
         ListwiseReranker(window_walk.OracleBackend([c], {"q1": grades}), window=3, step=2, rank_end=6, passes=0)
