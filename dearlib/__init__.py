@@ -26,7 +26,8 @@ Stage 2: listwise reasoning (notebooks 03, 04, 08)
 - `cot`: Stage-2 data: windows, the prompt, the generators (teacher-guided, OpenAI-compatible, local), export;
 - `permutation`: the one parser of listwise rankings ("[3] > [1] > ..."), with its ledger of outcomes;
 - `stage2`: the second LoRA adapter trained with trl's SFTTrainer on the chain-of-thought data;
-- `listwise`: Stage-2 inference: the sliding window, the backends, the BM25 -> Stage 1 -> Stage 2 cascade;
+- `listwise`: Stage-2 inference: the sliding window (one pass or more), the backends (and the zero-shot base, the
+  adapter off), the BM25 -> Stage 1 -> Stage 2 cascade;
 - `constrained`: constrained decoding (the kit's addition): a grammar that lets the model write only a permutation;
 - `window_walk`: the sliding windows drawn, and one query walked through the real loop by a qrels oracle;
 - `cascade_eval`: the cascade evaluated on every set in one call (runs, metrics, result files, parse ledger);

@@ -30,11 +30,12 @@ from .metrics import NDCG
 from .results import DATASETS, read_result, result_path
 
 EVAL_SETS = ("dl19", "dl20", "noveleval")  # the ranking evaluation sets of notebook 05
-SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l")
+SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l", "listwise-zeroshot")
 STAGES = {"bm25": "first stage (BM25)", "teacher": "Stage-1 teacher (pointwise)", "dear-p": "Stage 1 (pointwise student)",
-          "dear-l": "Stage 1 + Stage 2 (listwise)"}
+          "dear-l": "Stage 1 + Stage 2 (listwise)",
+          "listwise-zeroshot": "Stage 1 + the listwise base without the Stage-2 adapter"}
 BEIR = BEIR_SETS  # the paper's eight BEIR sets, name -> the paper's column (paper profile only)
-COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"))
+COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"), ("dear-l", "listwise-zeroshot"))
 NOTEBOOKS = {"01": "01_candidate_retrieval.ipynb", "02": "02_stage1_distillation.ipynb", "04": "04_stage2_listwise.ipynb",
              "06": "06_open_domain_qa.ipynb", "08": "08_released_checkpoints.ipynb"}
 
@@ -45,7 +46,7 @@ def producer(dataset: str, system: str) -> str:
         n = "08"
     elif system == "bm25":
         n = "01"
-    elif system == "dear-l" or system.startswith("dear-l-"):
+    elif system in ("dear-l", "listwise-zeroshot") or system.startswith("dear-l-"):
         n = "04"
     elif dataset == "nq":
         n = "06"

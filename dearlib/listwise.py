@@ -4,10 +4,13 @@ A listwise model reads a *window* of candidates in one prompt (the Stage-2 data'
 answers with a permutation, parsed by `dearlib.permutation.parse`; a bad answer never crashes a run: the window
 keeps its input order and the ledger counts the outcome. Over a list deeper than one window, windows slide from
 the bottom of the ranked range to the top (`sliding_windows`), so a relevant passage can climb from the bottom
-to first place in one pass, as in RankGPT and DeAR's released code.
+to first place in one pass, as in RankGPT and DeAR's released code. One pass fully compares only the top of the
+range (a passage a window pushes down is not looked at again); `passes` > 1 sweeps again over the last pass's order.
 
 Backends generate completions for a batch of prompts: `TransformersBackend` (any causal LM; greedy by default,
 deterministic; sampling as an option) and `VLLMBackend` (when vLLM is installed; the paper profile's choice).
+`without_adapter` gives the same backend with its LoRA adapter switched off: the zero-shot listwise base, on the
+same model in memory (system `listwise-zeroshot`, what the Stage-2 adapter adds measured against it).
 Windows of many queries are generated together: the k-th window of every query forms one batch, since a query's
 next window depends on the previous one. With `constrained`, `TransformersBackend` decodes under
 `dearlib.constrained`'s grammar; `tally` counts each answer (its outcome, what the grammar did, whether the model
@@ -62,6 +65,8 @@ class WindowRecord:
     steered: bool = False  # constrained decoding overrode the model's top token in the answer
     reasoning_cut: bool = False  # constrained decoding closed the reasoning at its budget
     completion: str = field(repr=False, default="")
+    pass_number: int = 1  # which sweep of the sliding window (1: the first; `ListwiseReranker.passes`)
+    prompt: str = field(repr=False, default="")  # the user message the model read
 
 
 class TransformersBackend:
@@ -174,6 +179,37 @@ class VLLMBackend:
         return [cut_at_ranking(t, n) for t, n in zip(texts, n_ids)] if n_ids else texts
 
 
+class _AdapterOff:
+    """A `TransformersBackend` over a peft model, generating with its adapter disabled (peft's `disable_adapter`):
+    the base model's own computation, exactly, without a second copy of the model."""
+
+    def __init__(self, backend: TransformersBackend):
+        if not hasattr(backend.model, "disable_adapter"):
+            raise TypeError("without_adapter needs a peft model (an unmerged adapter); this one has none to switch off")
+        self.inner = backend
+
+    def __getattr__(self, name):  # count, context, max_new_tokens, steering: the wrapped backend's
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def generate(self, prompts: list[list[dict]], n_ids: list[int] | None = None) -> list[str]:
+        with self.inner.model.disable_adapter():
+            return self.inner.generate(prompts, n_ids)
+
+
+def without_adapter(backend):
+    """The same backend and model with the Stage-2 adapter switched off: the zero-shot listwise base model, with
+    the same prompt, decoding settings and parser. vLLM: the same engine without the LoRA request."""
+    if isinstance(backend, VLLMBackend):
+        from copy import copy
+
+        off = copy(backend)  # shares the engine
+        off.lora = None
+        return off
+    return _AdapterOff(backend)
+
+
 def make_backend(model: str, backend: str = "transformers", max_new_tokens: int = 1024, temperature: float = 0.0,
                  batch_size: int = 8, seed: int = 0):
     """A backend for a chat model by the kit's model names or a hub id: "transformers", or "vllm" (installed separately)."""
@@ -251,36 +287,42 @@ class ListwiseReranker:
     """Reranks the top of each candidate list with a listwise model over sliding windows."""
 
     def __init__(self, backend, window: int = 20, step: int = 10, rank_end: int = 30, max_words: int = 300,
-                 max_prompt_tokens: int | None = None, name: str = "listwise"):
+                 max_prompt_tokens: int | None = None, name: str = "listwise", passes: int = 1):
+        if passes < 1:
+            raise ValueError(f"passes must be at least 1 (got {passes})")
         self.backend, self.window, self.step, self.rank_end, self.max_words = backend, window, step, rank_end, max_words
+        self.passes = passes  # sweeps from rank_end up to the top, each over the previous sweep's order
         self.budget = max_prompt_tokens or backend.context - getattr(backend, "max_new_tokens", 0)
         self.name = name
         self.ledger = Ledger()
         self.records: list[WindowRecord] = []
 
     def rerank(self, candidates: list[Candidates], progress: bool = True) -> list[Candidates]:
-        """Each list's top `rank_end` reordered window by window; the rest keep their order beneath."""
+        """Each list's top `rank_end` reordered window by window, `passes` times; the rest keep their order beneath."""
         lists = [list(c.passages) for c in candidates]
-        plans = [sliding_windows(len(c), self.window, self.step, 0, self.rank_end) for c in candidates]
+        plans = [[(p, s, e) for p in range(1, self.passes + 1) for s, e in sliding_windows(len(c), self.window, self.step, 0, self.rank_end)]
+                 for c in candidates]  # a second pass starts again at the bottom, over the first pass's order
         rounds = max((len(p) for p in plans), default=0)
         bar = tqdm(total=sum(len(p) for p in plans), desc=f"{self.name} windows", disable=not progress)
         for k in range(rounds):  # the k-th window of every query in one batch
             todo = [(qi, plans[qi][k]) for qi in range(len(candidates)) if k < len(plans[qi])]
             prompts, meta = [], []
-            for qi, (s, e) in todo:
+            for qi, (_, s, e) in todo:
                 w = cot.Window(f"{candidates[qi].query.qid}:{s}-{e}", candidates[qi].query, lists[qi][s:e])
                 msgs, n, cut = fit_prompt(w, self.max_words, self.backend.count, self.budget)
                 prompts.append(msgs)
                 meta.append((n, cut))
-            answers = self.backend.generate(prompts, n_ids=[e - s for _, (s, e) in todo])
-            for (qi, (s, e)), text, (n, cut), (steered, reasoning_cut) in zip(todo, answers, meta, _steering(self.backend, len(todo))):
+            answers = self.backend.generate(prompts, n_ids=[e - s for _, (_, s, e) in todo])
+            for (qi, (pn, s, e)), msgs, text, (n, cut), (steered, reasoning_cut) in zip(todo, prompts, answers, meta,
+                                                                                       _steering(self.backend, len(todo))):
                 parsed = tally(self.ledger, parse(text, e - s), steered, reasoning_cut)
                 if cut:
                     self.ledger["prompts truncated"] += 1
                 # the parser's repaired order: an answer without identifiers keeps the input order, a partial one
                 # keeps its first mentions and the rest follow in input order (RankGPT's rule)
                 lists[qi][s:e] = [lists[qi][s + i] for i in parsed.order]
-                self.records.append(WindowRecord(candidates[qi].query.qid, s, e, parsed.outcome, n, cut, steered, reasoning_cut, text))
+                self.records.append(WindowRecord(candidates[qi].query.qid, s, e, parsed.outcome, n, cut, steered, reasoning_cut, text, pn,
+                                                 msgs[-1]["content"]))
             bar.update(len(todo))
         bar.close()
         out = []

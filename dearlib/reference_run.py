@@ -42,7 +42,7 @@ REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
 TOP_K = ("Top-1", "Top-5", "Top-20")
 # said before a table whose rows average over other queries than the table above it (RESULTS.md)
 OTHER_QUERIES = "Over other queries than the table above, not to be compared with it row by row"
-FIRST_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l")  # the cascade's order; other systems (ablations) follow
+FIRST_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l", "listwise-zeroshot")  # the cascade's order; other systems (ablations) follow
 
 
 # ------------------------------------------------------------------------------------------------------ timings
@@ -373,7 +373,8 @@ def results_page(reference: str | Path = REFERENCE) -> str:
         "",
         "nDCG@1/5/10 x 100 (trec_eval's, through ir_measures) and, on NQ, Top-k answer accuracy x 100; `queries` is "
         "the number of queries each value averages over. Systems: `bm25` (notebook 01), `teacher` and `dear-p` "
-        "(Stage 1, notebook 02; on NQ notebook 06), `dear-l` (Stage 1 + Stage 2, notebook 04), `dear-p-<loss>` "
+        "(Stage 1, notebook 02; on NQ notebook 06), `dear-l` (Stage 1 + Stage 2, notebook 04), "
+        "`listwise-zeroshot` (the same cascade without the Stage-2 adapter, notebook 04), `dear-p-<loss>` "
         "(the loss ablation of notebook 02).",
     ]
     for dataset, (first, *others) in ranking_tables(results, profile).items():

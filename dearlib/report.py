@@ -4,8 +4,8 @@
 the reported value and its source; `python -m dearlib.report --profile mini` prints it. `paper_comparison()`
 returns one row per figure the paper reports (``reported.yaml``, each with its source) with our value where the
 kit ran that system, and a status, exactly one of `STATUSES`: reproduced (within `TOLERANCE`), differs, not
-comparable (a slice of the query set, another question set, or the kit's small models outside the `paper`
-profile), not run; the `detail` column says by how much or why. `check()` turns a "differs" row into an error
+comparable (a slice of the query set, another question set, another model than the figure's `model`, or
+the kit's small models outside the `paper` profile), not run; the `detail` column says by how much or why. `check()` turns a "differs" row into an error
 naming the figure, so a notebook that calls it fails its papermill run (notebooks 01 and 07). A result file from
 another profile or an older configuration is flagged in its `warning` column (`dearlib.evaluation.Collection`).
 ``python -m dearlib.report --profile mini --paper`` prints it (run_all.sh prints both, at the end). It reads only
@@ -102,6 +102,9 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
                 st, detail = classify(r[m], ours, tol, n_ours, r.get("queries"))
                 if tol > tolerance and st == "reproduced":
                     detail += f" (within this figure's own tolerance, {tol})"
+                base = (rec["provenance"].get("config") or {}).get("stage2", {}).get("base") if rec else None
+                if r.get("model") and rec is not None and base != r["model"]:
+                    st, detail = "not comparable", f"a different model: {base}"
                 if rec is None and r["dataset"] in DATASETS and (profile == "paper" or r["dataset"] not in BEIR_SETS):
                     # name the notebook that writes it (BEIR: only the paper profile retrieves it)
                     detail += f" ({producer(r['dataset'], r['system']).split(' (')[0]})"

@@ -138,6 +138,7 @@ SCHEMA = {
             "rank_end": Key("int", "Stage 2 reorders Stage 1's top rank_end"),
             "window": Key("int", "candidates per window"),
             "step": Key("int", "window stride"),
+            "passes": Key("int", "sweeps of the sliding window, each from rank_end up to the top over the last one's order"),
             "max_words": Key("int", "words kept per passage"),
             "max_new_tokens": Key("int", "completion tokens per window"),
             "temperature": Key("number", "sampling temperature (0: greedy)"),

@@ -10,8 +10,11 @@ This module makes that visible without any trained model:
   grade (qrels; unjudged counts as 0) and answers ``<think>...</think> [i] > [j] > ...`` by grade, ties in input
   order. It knows the passages by their text only, so two identical texts get the higher of their grades;
 - `walk`: one query reranked by `ListwiseReranker` itself with the oracle, and the position of each relevant
-  passage after every window (replayed from the reranker's window records and checked against its output);
-- `pick_query`: a query of a set where a relevant passage starts below the top window and climbs;
+  passage after every window (replayed from the reranker's window records and checked against its output), over
+  one pass of the window or more (`passes`);
+- `pick_query`: a query of a set where a relevant passage starts below the top window and climbs (in the last pass);
+- `by_pass`: a walk's ranks before the loop and at the end of each pass, side by side; `moved_by_last_pass`: the
+  queries of a set where the last pass moves a relevant passage;
 - `draw_walk`: those positions drawn window by window.
 
 It trains nothing and evaluates nothing (the oracle's nDCG is not a system of the kit).
@@ -90,11 +93,13 @@ class OracleBackend:
 
 
 def walk(candidates: Candidates, grades: dict[str, int], rank_end: int = 20, window: int = 8, step: int = 4,
-         min_grade: int = 1, max_words: int = 300) -> pd.DataFrame:
-    """One query through `ListwiseReranker` with the oracle: a row before the loop (window 0) and one per window,
-    with the ranks it covered and the 1-based rank of every passage of grade >= `min_grade` in the top `rank_end`."""
+         min_grade: int = 1, max_words: int = 300, passes: int = 1) -> pd.DataFrame:
+    """One query through `ListwiseReranker` with the oracle: a row before the loop (window 0) and one per window
+    (of every pass, in order), with the ranks it covered and the 1-based rank of every passage of grade >=
+    `min_grade` in the top `rank_end`."""
     qid = candidates.query.qid
-    reranker = ListwiseReranker(OracleBackend([candidates], {qid: grades}, max_words), window, step, rank_end, max_words, name="oracle")
+    reranker = ListwiseReranker(OracleBackend([candidates], {qid: grades}, max_words), window, step, rank_end, max_words, name="oracle",
+                                passes=passes)
     [final] = reranker.rerank([candidates], progress=False)
     order = [p.docid for p in candidates.passages]
     tracked = [d for d in order[:rank_end] if grades.get(d, 0) >= min_grade]
@@ -111,33 +116,62 @@ def walk(candidates: Candidates, grades: dict[str, int], rank_end: int = 20, win
     if order != [p.docid for p in final.passages]:
         raise RuntimeError(f"query {qid}: the replayed windows do not give the reranker's final order")
     table = pd.DataFrame(rows)
-    table.attrs.update(qid=qid, query=candidates.query.text, rank_end=rank_end, window=window, step=step)
+    table.attrs.update(qid=qid, query=candidates.query.text, rank_end=rank_end, window=window, step=step, passes=passes,
+                       per_pass=len(reranker.records) // passes)
     return table
 
 
-def climb(table: pd.DataFrame) -> int:
-    """The most ranks any tracked passage rose from before the loop to after it (0: none rose)."""
+def pass_ends(table: pd.DataFrame) -> list[int]:
+    """The walk's row indices at the end of each pass (row 0: before the loop)."""
+    return [p * table.attrs["per_pass"] for p in range(1, table.attrs["passes"] + 1)]
+
+
+def climb(table: pd.DataFrame, last_pass: bool = False) -> int:
+    """The most ranks any tracked passage rose from before the loop to after it, or over the last pass only
+    (0: none rose)."""
     cols = table.columns[2:]
-    return max((int(table[c].iloc[0] - table[c].iloc[-1]) for c in cols), default=0)
+    since = ([0] + pass_ends(table))[-2] if last_pass else 0
+    return max((int(table[c].iloc[since] - table[c].iloc[-1]) for c in cols), default=0)
 
 
-def pick_query(ds: Dataset, rank_end: int = 20, window: int = 8, step: int = 4, min_grade: int | None = None) -> Candidates:
-    """A query of `ds` with a relevant passage below the top window that climbs in the oracle's walk: the one
-    that climbs furthest, preferring a drawing of at most `READABLE` passages (first in file order on a tie); an
-    error when no query has one."""
+def by_pass(table: pd.DataFrame) -> pd.DataFrame:
+    """Each tracked passage's rank before the loop and at the end of each pass of a walk."""
+    rows = [0] + pass_ends(table)
+    out = table[table.columns[2:]].iloc[rows].T
+    out.columns = ["before"] + [f"after pass {p}" for p in range(1, len(rows))]
+    return out
+
+
+def moved_by_last_pass(ds: Dataset, rank_end: int = 20, window: int = 8, step: int = 4, min_grade: int | None = None,
+                       passes: int = 2) -> list[str]:
+    """The query ids of `ds` where the oracle's last pass changes the rank of a passage of grade >= `min_grade`."""
+    min_grade = ds.min_rel if min_grade is None else min_grade
+    out = []
+    for c in ds.candidates:
+        ranks = by_pass(walk(c, ds.qrels.get(c.query.qid, {}), rank_end, window, step, min_grade, passes=passes))
+        if len(ranks) and (ranks.iloc[:, -2] != ranks.iloc[:, -1]).any():
+            out.append(c.query.qid)
+    return out
+
+
+def pick_query(ds: Dataset, rank_end: int = 20, window: int = 8, step: int = 4, min_grade: int | None = None,
+               passes: int = 1) -> Candidates:
+    """A query of `ds` with a relevant passage below the top window that climbs in the oracle's walk (in its
+    last pass): the one that climbs furthest, preferring a drawing of at most `READABLE` passages (first in file
+    order on a tie); an error when no query has one."""
     min_grade = ds.min_rel if min_grade is None else min_grade
     best, best_key = None, (False, 0)
     for c in ds.candidates:
         grades = ds.qrels.get(c.query.qid, {})
         if not any(grades.get(p.docid, 0) >= min_grade for p in c.passages[window:rank_end]):
             continue
-        table = walk(c, grades, rank_end, window, step, min_grade)
-        key = (len(table.columns) - 2 <= READABLE, climb(table))
+        table = walk(c, grades, rank_end, window, step, min_grade, passes=passes)
+        key = (len(table.columns) - 2 <= READABLE, climb(table, last_pass=True))
         if key[1] > 0 and key > best_key:
             best, best_key = c, key
     if best is None:
         raise ValueError(f"{ds.name}: no query has a passage of grade >= {min_grade} between ranks {window + 1} and "
-                         f"{rank_end} that climbs (try a deeper rank_end or another set)")
+                         f"{rank_end} that climbs{' in pass %d' % passes if passes > 1 else ''} (try a deeper rank_end or another set)")
     return best
 
 
@@ -170,6 +204,8 @@ def draw_walk(table: pd.DataFrame) -> Figure:
         if k:
             s, e = map(int, ranks.split("-"))
             ax.bar(k, e - s + 1, bottom=s - 0.5, width=0.5, color="#cccccc", zorder=0)
+    for end in pass_ends(table)[:-1]:  # where a new pass starts again at the bottom
+        ax.axvline(end + 0.5, color="black", linestyle=":", linewidth=1)
     for col in table.columns[2:]:
         ax.plot(table["window"], table[col], marker="o", label=col)
     ax.set_ylim(a["rank_end"] + 0.5, 0.5)
@@ -177,6 +213,7 @@ def draw_walk(table: pd.DataFrame) -> Figure:
     ax.set_xticks(table["window"], ["before"] + [f"{k}\n{r}" for k, r in zip(table["window"][1:], table["ranks"][1:])])
     ax.set_xlabel("after window (ranks it covered, grey)")
     ax.set_ylabel("rank")
-    ax.set_title(f"query {a['qid']}: {a['query'][:60]}\nwindow {a['window']}, step {a['step']}, top {a['rank_end']}", fontsize=9)
+    passes = f", {a['passes']} passes (dotted: a new pass)" if a.get("passes", 1) > 1 else ""
+    ax.set_title(f"query {a['qid']}: {a['query'][:60]}\nwindow {a['window']}, step {a['step']}, top {a['rank_end']}{passes}", fontsize=9)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5), title="relevant passage")
     return fig

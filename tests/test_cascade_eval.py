@@ -12,7 +12,7 @@ from dearlib.records import Candidates, Dataset, Passage, Query
 from dearlib.window_walk import OracleBackend
 
 QRELS = {"q1": {"q1-d0": 3, "q1-d2": 1}, "q2": {"q2-d1": 1, "q2-d4": 2}}
-INFERENCE = {"stage1_depth": 4, "rank_end": 4, "window": 3, "step": 2, "max_words": 20}  # windows (1, 4), (0, 2)
+INFERENCE = {"stage1_depth": 4, "rank_end": 4, "window": 3, "step": 2, "passes": 1, "max_words": 20}  # windows (1, 4), (0, 2)
 CFG = {"profile": "toy", "seed": 0}
 # by hand: Stage 1 puts the top 4 in reverse (d3 d2 d1 d0 d4 d5); the oracle sorts window (1, 4) by grade, then (0, 2)
 BY_HAND = {"stage1": {"q1": [3, 2, 1, 0, 4, 5], "q2": [3, 2, 1, 0, 4, 5]},
@@ -73,3 +73,35 @@ def test_without_a_backend_only_stage_1_is_evaluated(tmp_path):
     assert rec["provenance"]["checkpoint"] == "folder" and "parse_ledger" not in rec["provenance"]
     with pytest.raises(ValueError, match=r"\['stage3'\] are not stages of the cascade"):
         evaluate_cascade({}, ByNumber(), None, INFERENCE, {"stage3": "x"}, CFG, tmp_path, {})
+
+
+class KeepOrder(OracleBackend):
+    """A Stage-2 'model' that answers every window in its input order (what a model that copies its input does)."""
+
+    def answer(self, prompt: str) -> str:
+        return "<think>as given</think>\n" + " > ".join(f"[{i + 1}]" for i in range(len(self.window_grades(prompt))))
+
+
+def test_also_reranks_the_same_stage1_lists_with_another_stage2_model(tmp_path):
+    ds = toy()
+    ev = evaluate_cascade({"dl19": ds}, ByNumber(), OracleBackend(ds.candidates, QRELS, 20), INFERENCE,
+                          {"stage1": "dear-p", "stage2": "dear-l"}, CFG, tmp_path / "results",
+                          {"dear-l": {}, "listwise-zeroshot": {"stage2_adapter": None}}, runs_dir=tmp_path / "runs", progress=False,
+                          also={"listwise-zeroshot": KeepOrder(ds.candidates, QRELS, 20)})
+    assert list(ev.table["system"]) == ["dear-p", "dear-l", "listwise-zeroshot"]
+    # keeping every window's order leaves Stage 1's lists as they were; the oracle's run is unchanged by the extra system
+    assert ev.per_query[("dl19", "listwise-zeroshot")] == pytest.approx(ndcg10(BY_HAND["stage1"]))
+    assert ev.per_query[("dl19", "dear-l")] == pytest.approx(ndcg10(BY_HAND["stage2"]))
+    run = trec.read_run(tmp_path / "runs" / "dl19.listwise-zeroshot.run")
+    assert {q: sorted(d, key=lambda x: -d[x]) for q, d in run.items()} == {q: [f"{q}-d{i}" for i in o] for q, o in BY_HAND["stage1"].items()}
+    assert ev.also_ledgers[("dl19", "listwise-zeroshot")]["input order kept"] == 4 and "dl19" in ev.ledgers
+    out = tmp_path / "results" / "toy" / "dl19"
+    rec = json.loads((out / "listwise-zeroshot.json").read_text())
+    prov = rec["provenance"]
+    assert prov["parse_ledger"] == ev.also_ledgers[("dl19", "listwise-zeroshot")] and prov["stage2_adapter"] is None
+    assert (prov["rank_end"], prov["window"], prov["step"], prov["passes"]) == (4, 3, 2, 1)
+    assert prov["seconds_per_query"] == pytest.approx(sum(prov["stage_seconds_per_query"].values()))
+    assert len(list(csv.DictReader(open(out / "listwise-zeroshot.windows.csv")))) == 4
+    assert [r.completion.startswith("<think>as given") for r in ev.records[("dl19", "listwise-zeroshot")]] == [True] * 4
+    with pytest.raises(ValueError, match=r"also: \['dear-l'\] already name a stage"):
+        evaluate_cascade({}, ByNumber(), None, INFERENCE, {"stage2": "dear-l"}, CFG, tmp_path, {}, also={"dear-l": KeepOrder([], {})})

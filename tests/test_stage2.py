@@ -275,6 +275,28 @@ def test_greedy_generation_is_deterministic_and_parsed(smoke):
     assert any(o != list(range(6)) for o in orders)  # some answer moved a passage: the order came from the answer
 
 
+@pytest.mark.parametrize("constrained", [False, True])
+def test_without_adapter_is_the_base_models_own_greedy_output(smoke, constrained):
+    cfg, tok = smoke
+    s2 = {**cfg["stage2"], "reading": "separate"}
+    lm = stage2.new_listwise(s2, tok, 0)
+    torch.manual_seed(1)
+    for n, p in lm.named_parameters():  # a fresh adapter's B is zero (no effect); give it one, as training would
+        if "lora_B" in n:
+            p.data.normal_(0, 0.5)
+    prompts = [cot.messages(cot.Window(q, c.query, list(c.passages)), 20) for q, c in (("a", cands("a", 6)), ("b", cands("b", 6)))]
+    n_ids = [6, 6] if constrained else None
+    with_adapter = listwise.TransformersBackend(lm, tok, max_new_tokens=60, batch_size=2, constrained=constrained)
+    zeroshot = listwise.without_adapter(with_adapter)
+    clean_base = listwise.TransformersBackend(stage2.listwise_base(s2, tok, 0), tok, max_new_tokens=60, batch_size=2, constrained=constrained)
+    got, base = zeroshot.generate(prompts, n_ids), clean_base.generate(prompts, n_ids)
+    assert got == base  # the adapter switched off is the base model, token for token
+    assert with_adapter.generate(prompts, n_ids) != base  # ... and the adapter, on again, changes what it writes
+    assert zeroshot.generate(prompts, n_ids) == base and zeroshot.context == with_adapter.context
+    with pytest.raises(TypeError, match="needs a peft model"):
+        listwise.without_adapter(clean_base)
+
+
 def test_accelerate_launch_two_cpu_processes(tmp_path):
     # as for Stage 1: two gloo processes on a CPU come from the multi-process launcher with ACCELERATE_USE_CPU=1
     data = tmp_path / "chat.jsonl"
@@ -354,6 +376,10 @@ def test_vllm_backend_stops_where_the_transformers_rule_does(smoke, monkeypatch)
     assert parse(out[0], 3).outcome == "ok"  # cut: the ranking the model completed
     assert backend.generate([prompt] * 4) == completions  # no n_ids: no rule
     assert calls[1] == ("chat", 4, {"temperature": 0.5, "max_tokens": 64, "seed": 1}, ("stage2", 1, "adapter"))
+    # the zero-shot base: the same engine (no second load), asked without the LoRA request
+    zeroshot = listwise.without_adapter(backend)
+    assert zeroshot.generate([prompt], n_ids=[3]) == out[:1] and calls[-1][3] is None and backend.lora is not None
+    assert [c[0] for c in calls].count("init") == 1
     # the same rule as transformers' stopping criterion, which ends generation where the cut is
     stop = listwise._RankingComplete(tok, 0, [3])
     for text, cut in zip(completions, out):

@@ -69,3 +69,31 @@ def test_draw_windows_draws_one_bar_per_window():
     for ax, (rank_end, window, step) in zip(fig.axes, settings.values()):
         bars = [(round(b.get_y() - 0.5), round(b.get_y() - 0.5 + b.get_height())) for b in ax.patches]
         assert bars == sliding_windows(rank_end, window, step, 0, rank_end)
+
+
+def test_a_second_pass_lifts_what_one_pass_leaves_below_and_one_pass_is_unchanged():
+    # e4 and e5 (grade 2) and e3 (grade 1) at the bottom of 6; windows of 3, step 2: (3,6), (1,4), (0,2). By hand:
+    # pass 1: (3,6) e3 e4 e5 -> e4 e5 e3; (1,4) e1 e2 e4 -> e4 e1 e2; (0,2) e0 e4 -> e4 e0: e4 e0 e1 e2 e5 e3, so
+    # e5, pushed below the next window by e4, stays at rank 5. Pass 2 over that order: (3,6) e2 e5 e3 -> e5 e3 e2;
+    # (1,4) e0 e1 e5 -> e5 e0 e1; (0,2) e4 e5 unchanged: e4 e5 e0 e1 e3 e2
+    grades = {"e3": 1, "e4": 2, "e5": 2}
+    c = Candidates(Query("q1", "what do fleas eat"), tuple(Passage(f"e{i}", f"passage {i} about fleas") for i in range(6)),
+                   tuple(float(6 - i) for i in range(6)))
+    orders = {}
+    for passes in (None, 1, 2):
+        rr = ListwiseReranker(window_walk.OracleBackend([c], {"q1": grades}), window=3, step=2, rank_end=6,
+                              **({} if passes is None else {"passes": passes}))
+        [out] = rr.rerank([c], progress=False)
+        orders[passes] = [p.docid for p in out.passages]
+    assert orders[None] == orders[1] == ["e4", "e0", "e1", "e2", "e5", "e3"]
+    assert orders[2] == ["e4", "e5", "e0", "e1", "e3", "e2"]
+    assert [(r.pass_number, r.start, r.end) for r in rr.records] == [(p, s, e) for p in (1, 2) for s, e in ((3, 6), (1, 4), (0, 2))]
+    table = window_walk.walk(c, grades, rank_end=6, window=3, step=2, min_grade=1, passes=2)
+    assert window_walk.by_pass(table).to_dict("list") == {"before": [4, 5, 6], "after pass 1": [6, 1, 5], "after pass 2": [5, 1, 2]}
+    assert window_walk.climb(table, last_pass=True) == 3 and window_walk.climb(table) == 4
+    # over a set: q1's second pass moves e5; q2's best passage starts first and no pass moves it
+    top = Candidates(Query("q2", "flea bites"), tuple(Passage(f"f{i}", f"text {i} on bites") for i in range(6)), tuple(float(6 - i) for i in range(6)))
+    ds = Dataset("dl19", [c, top], {"q1": grades, "q2": {"f0": 2}}, min_rel=1)
+    assert window_walk.moved_by_last_pass(ds, rank_end=6, window=3, step=2) == ["q1"]
+    with pytest.raises(ValueError, match="passes must be at least 1"):
+        ListwiseReranker(window_walk.OracleBackend([c], {"q1": grades}), window=3, step=2, rank_end=6, passes=0)
