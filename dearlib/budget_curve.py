@@ -101,7 +101,7 @@ def summary(report: dict, measure: str = "nDCG@10") -> pd.DataFrame:
     t = table(report, measure)
     cell = t.apply(lambda r: f"{r['mean']:.2f} ± {r['sd']:.2f} (n={int(r['seeds'])})" if r["seeds"] > 1
                    else f"{r['mean']:.2f} (n=1)", axis=1)
-    wide = cell.unstack("set")
+    wide = cell.unstack("set").fillna("")  # a set a student is not evaluated on (the in-domain one on NQ)
     return wide[[s for s in PANELS if s in wide.columns]]
 
 

@@ -96,7 +96,8 @@ def main() -> None:
     _, _, _, heldout = stage1.training_groups(s1, nq, data_dir, split_seed)
     nq_depth = cfg["retrieval"]["nq_depth"]
     for system, reranker in (("bm25", None), ("teacher", teacher)):
-        report.setdefault(system, ndcg(reranker, evalsets, s1["eval_depth"]))
+        if system not in report:
+            report[system] = ndcg(reranker, evalsets, s1["eval_depth"])
         if a.nq_heldout and "nq" not in report[system]:
             report[system].update(nq_heldout(reranker, nq, heldout, nq_depth))
     tok = models.load_tokenizer(s1["student"]["backbone"])
