@@ -19,8 +19,10 @@ Stage 1: distillation (notebooks 02, 06)
 - `teacher`: the frozen Stage-1 teacher and its on-disk score cache;
 - `losses`: Stage-1 losses (CE, RankNet, ListNet, LambdaRank, KL distillation, DeAR's combination), and a toy group;
 - `stage1`: training groups from NQ (or MS MARCO) and the distillation trainer (transformers Trainer / accelerate);
+- `crossfit`: the in-domain control's groups: each TREC DL year's judged candidates, evaluated on the other year;
 - `rerank`: applying a pointwise scorer (student or teacher) to candidate lists, and evaluating it in one call;
-- `budget_curve`: the student against its training budget (scripts/stage1_budget.py's JSON), drawn.
+- `top1`: the queries where a reranker's top passage differs from BM25's, with grades (the nDCG@1 drop);
+- `budget_curve`: the student against its training budget and seeds (scripts/stage1_budget.py's JSON), drawn.
 
 Stage 2: listwise reasoning (notebooks 03, 04, 08)
 - `cot`: Stage-2 data: windows, the prompt, the generators (teacher-guided, OpenAI-compatible, local), export;

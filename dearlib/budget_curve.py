@@ -1,12 +1,18 @@
-"""The Stage-1 budget curve: the student's nDCG@10 against its training budget, from scripts/stage1_budget.py's JSON.
+"""The Stage-1 budget curve: the student's nDCG@10 against its training budget, over seeds, from
+scripts/stage1_budget.py's JSON.
 
 `find` locates the measurement (this run's results folder first, then the copy kept with the reference run),
-`load` reads and checks it, `table` lays it out per budget and `draw` plots one panel per set: NQ held-out (the
-training domain), DL19, DL20, NovelEval, with BM25 and the teacher as horizontal lines. It trains and measures
-nothing: scripts/stage1_budget.py does.
+`load` reads and checks it (a file of the single-seed format before `FORMAT` is read as NQ points of seed 0),
+`table` gives the mean, sd and min-max over seeds per (training data, steps, set), `summary` the same as
+"mean ± sd" text, and `draw` one panel per set: NQ held-out (the NQ student's training domain), DL19, DL20,
+NovelEval, each seed a dot and the mean a line with the min-max band, per training data (`TRAINING_DATA`), BM25
+and the teacher as horizontal lines. `resume_key` is what the JSON is kept under: only what changes a Stage-1
+student or its evaluation. It trains and measures nothing: scripts/stage1_budget.py does.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -14,9 +20,26 @@ import pandas as pd
 
 from . import readers
 
+FORMAT = 2  # points per (training data, seed, steps); format 1 (before it) had one seed, budgets keyed by steps
 PANELS = {"nq": "NQ held-out (training domain)", "dl19": "DL19", "dl20": "DL20", "noveleval": "NovelEval"}
+TRAINING_DATA = ("nq", "trec-crossfit")  # stage1.training_data's choices
+LABELS = {"nq": "NQ-trained", "trec-crossfit": "in-domain (other DL year)"}
 REFERENCE_COPY = Path("docs/reference-run/results/benchmarks/stage1_budget.json")  # relative to the repository root
-COMMAND = ".venv/bin/python scripts/stage1_budget.py --profile mini --steps 150 300 600 1200"
+COMMAND = ".venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq trec-crossfit --seeds 0 1 2 --steps 50 150"
+# stage1 keys a point does not depend on: it names its own training data and steps; the rest train and evaluate the same
+NOT_IN_KEY = ("training_data", "max_steps", "ablation", "score_batch_size", "logging_steps", "save_steps")
+RESUME_KEY_COVERS = "the stage1 section (less " + ", ".join(NOT_IN_KEY) + "), the retrieval section and the profile's seed"
+
+
+def resume_key(cfg: dict) -> str:
+    """A hash of what changes a budget point (`RESUME_KEY_COVERS`): a change elsewhere (Stage 2) keeps the JSON."""
+    part = {"stage1": {k: v for k, v in cfg["stage1"].items() if k not in NOT_IN_KEY}, "retrieval": cfg["retrieval"],
+            "seed": cfg["seed"]}
+    return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def point_name(training_data: str, seed: int, steps: int) -> str:
+    return f"{training_data}/seed{seed}/{steps}"
 
 
 def find(results_dir: str | Path, profile: str, repo_root: str | Path) -> Path | None:
@@ -31,50 +54,96 @@ def load(path: str | Path) -> dict:
     """The budget JSON, checked for what the figure reads; a missing key is named with the file."""
     path = Path(path)
     report = readers.read_json(path)
-    for key in ("profile", "bm25", "teacher", "budgets"):
+    if "format" not in report and isinstance(report.get("budgets"), dict):
+        report = _from_format_1(report, path)
+    if report.get("format") != FORMAT:
+        raise ValueError(f"{path}: format {report.get('format')!r}, not {FORMAT}: regenerate it with {COMMAND}")
+    for key in ("profile", "bm25", "teacher", "points"):
         if key not in report:
             raise ValueError(f"{path}: no {key!r}: not a stage1_budget.json")
-    for steps, b in report["budgets"].items():
-        for key in ("steps", "pairs_seen", "ndcg"):
-            if key not in b:
-                raise ValueError(f"{path}: budget {steps} has no {key!r}")
+    for name, p in report["points"].items():
+        for key in ("training_data", "seed", "steps", "pairs_seen", "ndcg"):
+            if key not in p:
+                raise ValueError(f"{path}: point {name} has no {key!r}")
+        if p["training_data"] not in TRAINING_DATA:
+            raise ValueError(f"{path}: point {name}: training data {p['training_data']!r}, not one of {', '.join(TRAINING_DATA)}")
     return report
 
 
-def table(report: dict) -> pd.DataFrame:
-    """One row per budget (by steps): pairs seen and the student's nDCG@10 x 100 per set. (The JSON's training
-    seconds are left out: they are comparable only between budgets run alone on the same machine.)"""
-    rows = []
-    for b in sorted(report["budgets"].values(), key=lambda b: b["steps"]):
-        rows.append({"steps": b["steps"], "pairs seen": b["pairs_seen"],
-                     **{s: b["ndcg"][s]["nDCG@10"] for s in PANELS if s in b["ndcg"]}})
-    return pd.DataFrame(rows).set_index("steps")
+def _from_format_1(report: dict, path: Path) -> dict:
+    """The single-seed file of before: one NQ student per budget, trained with the profile's seed (0 in every
+    profile then), read as points of this format; ``"upgraded_from": 1`` says so."""
+    try:
+        points = {point_name("nq", 0, b["steps"]): {**b, "training_data": "nq", "seed": 0} for b in report["budgets"].values()}
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{path}: a budget of the single-seed format without {e}: regenerate it with {COMMAND}") from None
+    rest = {k: v for k, v in report.items() if k != "budgets"}
+    return {**rest, "format": FORMAT, "points": points, "upgraded_from": 1}
 
 
-def draw(report: dict, title: str | None = None, current: tuple[int, dict[str, float]] | None = None):
-    """One panel per set present: the student's nDCG@10 per budget, BM25 and the teacher as horizontal lines.
+def table(report: dict, measure: str = "nDCG@10") -> pd.DataFrame:
+    """One row per (training data, steps, set): `measure` x 100 over the seeds (mean, sd, min, max, n seeds) and
+    the pairs one student sees. The sd is the sample sd (ddof 1; NaN with one seed)."""
+    rows = [{"training data": p["training_data"], "steps": p["steps"], "set": s, "seed": p["seed"],
+             "pairs seen": p["pairs_seen"], "value": m[measure]}
+            for p in report["points"].values() for s, m in p["ndcg"].items() if measure in m]
+    if not rows:
+        raise ValueError("the budget report holds no point")
+    df = pd.DataFrame(rows)
+    out = df.groupby(["training data", "steps", "set"]).agg(
+        mean=("value", "mean"), sd=("value", "std"), min=("value", "min"), max=("value", "max"),
+        seeds=("seed", "nunique"), pairs_seen=("pairs seen", "max"))
+    return out.rename(columns={"pairs_seen": "pairs seen"})
 
-    `current`, (steps, {set: nDCG@10 x 100}), marks a student trained elsewhere with the same settings, e.g. the one
-    notebook 02 just trained, as a star: "you are here" on the curve.
+
+def summary(report: dict, measure: str = "nDCG@10") -> pd.DataFrame:
+    """`table` as text, one row per (training data, steps), one column per set: "mean ± sd (n)"."""
+    t = table(report, measure)
+    cell = t.apply(lambda r: f"{r['mean']:.2f} ± {r['sd']:.2f} (n={int(r['seeds'])})" if r["seeds"] > 1
+                   else f"{r['mean']:.2f} (n=1)", axis=1)
+    wide = cell.unstack("set").fillna("")  # a set a student is not evaluated on (the in-domain one on NQ)
+    return wide[[s for s in PANELS if s in wide.columns]]
+
+
+def draw(report: dict, title: str | None = None, current: dict[str, tuple[int, dict[str, float]]] | None = None):
+    """One panel per set present: per training data, each seed's nDCG@10 as a dot, the mean over seeds as a line
+    with the min-max band; BM25 and the teacher as horizontal lines.
+
+    `current`, {training data: (steps, {set: nDCG@10 x 100})}, marks students trained elsewhere with the same
+    settings, e.g. the ones notebook 02 just trained, as stars: "you are here" on the curve.
     """
-    rows = table(report)
-    sets = [s for s in PANELS if s in report["bm25"] and s in rows.columns]
+    t = table(report).reset_index()
+    sets = [s for s in PANELS if s in report["bm25"] and s in set(t["set"])]
     if not sets:
         raise ValueError("the budget report holds no set to draw (none of " + ", ".join(PANELS) + ")")
-    fig, axes = plt.subplots(1, len(sets), figsize=(3.2 * len(sets), 3.2), squeeze=False)
+    seeds = pd.DataFrame([{"training data": p["training_data"], "steps": p["steps"], "set": s, "value": m["nDCG@10"]}
+                          for p in report["points"].values() for s, m in p["ndcg"].items()])
+    fig, axes = plt.subplots(1, len(sets), figsize=(3.2 * len(sets), 3.4), squeeze=False)
     for ax, s in zip(axes[0], sets):
-        ax.plot(rows.index, rows[s], marker="o", color="C2", label="student")
+        for i, td in enumerate(TRAINING_DATA):
+            color = ("C2", "C4")[i]
+            rows = t[(t["set"] == s) & (t["training data"] == td)].sort_values("steps")
+            if rows.empty:
+                continue
+            dots = seeds[(seeds["set"] == s) & (seeds["training data"] == td)]
+            ax.plot(dots["steps"], dots["value"], ls="none", marker="o", ms=3, alpha=0.5, color=color)
+            ax.plot(rows["steps"], rows["mean"], marker="_", color=color, label=f"{LABELS[td]} (mean of {rows['seeds'].min()}+ seeds)")
+            ax.fill_between(rows["steps"], rows["min"], rows["max"], color=color, alpha=0.15, lw=0)
+            if current and td in current and s in current[td][1]:
+                ax.plot([current[td][0]], [current[td][1][s]], marker="*", ms=12, ls="none", color=color,
+                        markeredgecolor="k", label=f"this run's {LABELS[td]} student")
         ax.axhline(report["bm25"][s]["nDCG@10"], color="C0", ls="--", lw=1, label="BM25")
         ax.axhline(report["teacher"][s]["nDCG@10"], color="C1", ls=":", lw=1.5, label="teacher")
-        if current and s in current[1]:
-            ax.plot([current[0]], [current[1][s]], marker="*", ms=12, ls="none", color="C3", label="this run's student")
+        steps = sorted(set(t["steps"]))
         ax.set_xscale("log", base=2)
-        ax.set_xticks(list(rows.index), [f"{k}\n{p:,}" for k, p in zip(rows.index, rows["pairs seen"])], fontsize=7)
+        ax.set_xticks(steps, [str(k) for k in steps], fontsize=7)
         ax.minorticks_off()
         ax.set_title(PANELS[s], fontsize=9)
-        ax.set_xlabel("steps / pairs seen", fontsize=8)
+        ax.set_xlabel("training steps", fontsize=8)
     axes[0][0].set_ylabel("nDCG@10 x 100")
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(title or f"Stage-1 student against its training budget ({report['profile']} profile)", fontsize=10)
-    fig.tight_layout()
+    handles = {l: h for ax in axes[0] for h, l in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), fontsize=7, loc="lower center", ncol=min(len(handles), 4))
+    fig.suptitle(title or f"Stage-1 student against its training budget ({report['profile']} profile): "
+                 "dots are seeds, the band their min-max", fontsize=9)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig

@@ -30,12 +30,14 @@ from .metrics import NDCG
 from .results import DATASETS, read_result, result_path
 
 EVAL_SETS = ("dl19", "dl20", "noveleval")  # the ranking evaluation sets of notebook 05
-SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l", "listwise-zeroshot")
+SYSTEMS = ("bm25", "teacher", "dear-p", "dear-p-indomain", "dear-l", "listwise-zeroshot")
 STAGES = {"bm25": "first stage (BM25)", "teacher": "Stage-1 teacher (pointwise)", "dear-p": "Stage 1 (pointwise student)",
           "dear-l": "Stage 1 + Stage 2 (listwise)",
+          "dear-p-indomain": "Stage 1, in-domain control (trained on the other TREC DL year)",
           "listwise-zeroshot": "Stage 1 + the listwise base without the Stage-2 adapter"}
 BEIR = BEIR_SETS  # the paper's eight BEIR sets, name -> the paper's column (paper profile only)
-COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"), ("dear-l", "listwise-zeroshot"))
+COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"),
+               ("dear-p-indomain", "bm25"), ("dear-l", "listwise-zeroshot"))
 NOTEBOOKS = {"01": "01_candidate_retrieval.ipynb", "02": "02_stage1_distillation.ipynb", "04": "04_stage2_listwise.ipynb",
              "06": "06_open_domain_qa.ipynb", "08": "08_released_checkpoints.ipynb"}
 

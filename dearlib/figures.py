@@ -36,10 +36,11 @@ from matplotlib.ticker import MaxNLocator
 from . import atomic
 from .evaluation import COMPARISONS, EVAL_SETS, SYSTEMS, Collection, comparisons
 
-COLORS = {"bm25": "#7f7f7f", "teacher": "#1f77b4", "dear-p": "#ff7f0e", "dear-l": "#2ca02c", "listwise-zeroshot": "#8c564b"}
-NAMES = {"bm25": "BM25", "teacher": "teacher", "dear-p": "DeAR-P", "dear-l": "DeAR-L", "listwise-zeroshot": "listwise zero-shot",
-         "dl19": "DL19", "dl20": "DL20",
-         "noveleval": "NovelEval", "nq": "NQ"}
+COLORS = {"bm25": "#7f7f7f", "teacher": "#1f77b4", "dear-p": "#ff7f0e", "dear-l": "#2ca02c", "dear-p-indomain": "#8c564b",
+          "listwise-zeroshot": "#9467bd"}
+NAMES = {"bm25": "BM25", "teacher": "teacher", "dear-p": "DeAR-P", "dear-l": "DeAR-L", "dl19": "DL19", "dl20": "DL20",
+         "noveleval": "NovelEval", "nq": "NQ", "dear-p-indomain": "DeAR-P in-domain (control)",
+         "listwise-zeroshot": "listwise zero-shot"}
 DAGGER = " †"
 STALE_NOTE = "† result file from another profile or an older config (see the notebook's messages)"
 CI_LEVEL, RESAMPLES, CI_SEED = 0.95, 10_000, 0

@@ -100,8 +100,10 @@ def dear_loss(student: torch.Tensor, teacher: torch.Tensor | None, loss: str = "
               temperature: float = 2.0, mask: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
     """The Stage-1 objective by name (see LOSSES):
 
-    "ce": softmax_ce alone; "ce+kl": (1 - alpha) CE + alpha KL (the released default); "ce+ranknet+kl": the
-    paper's hybrid, main = 0.5 CE + 0.5 RankNet (soft teacher targets); "ranknet": RankNet on teacher scores
+    "ce": softmax_ce alone; "ce+kl": (1 - alpha) CE + alpha KL (the released default); "ce+ranknet+kl": CE,
+    RankNet and KL, as the method is described (docs/dear-in-one-page.md, section 2: the kit's description of the
+    method, the paper's body was not available), main = 0.5 CE + 0.5 RankNet (soft teacher targets), weighed as
+    the released code's hybrid option `ranknet_binary_softmax_ce`; "ranknet": RankNet on teacher scores
     alone; "listnet": ListNet on teacher scores; "lambdarank+kl": (1 - alpha) LambdaRank + alpha KL.
     """
     if loss not in LOSSES:

@@ -42,7 +42,7 @@ REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
 TOP_K = ("Top-1", "Top-5", "Top-20")
 # said before a table whose rows average over other queries than the table above it (RESULTS.md)
 OTHER_QUERIES = "Over other queries than the table above, not to be compared with it row by row"
-FIRST_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-l", "listwise-zeroshot")  # the cascade's order; other systems (ablations) follow
+FIRST_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-p-indomain", "dear-l", "listwise-zeroshot")  # the cascade's order; other systems (ablations) follow
 
 
 # ------------------------------------------------------------------------------------------------------ timings
@@ -325,22 +325,26 @@ def ranking_tables(results_dir: str | Path, profile: str) -> dict[str, list["pd.
 
 
 def _budget_table(budget: dict) -> "pd.DataFrame":
+    """BM25, the teacher, then one row per (training data, steps): nDCG@10 x 100 as mean ± sd over the seeds
+    (`budget_curve.summary`), the seeds, the sets where the targets were met (in how many seeds) and the commits."""
     import pandas as pd
 
-    rows = [("BM25", None, budget["bm25"]), ("teacher", None, budget["teacher"])]
-    rows += [("student", b, b["ndcg"]) for _, b in sorted(budget["budgets"].items(), key=lambda kv: int(kv[0]))]
-    out = []
-    for name, b, scores in rows:
-        row = {"model": name, "steps": b["steps"] if b else None, "pairs seen": b["pairs_seen"] if b else None}
-        row.update({f"{s} nDCG@10": scores[s]["nDCG@10"] for s in ("dl19", "dl20", "noveleval", "nq") if s in scores})
-        row.update({f"nq {m}": scores["nq"][m] for m in ("Top-1", "Top-5") if m in scores.get("nq", {})})
-        row["targets met"] = ", ".join(s for s, ok in b["meets_targets"].items() if ok) or "none" if b else ""
-        row["commit"] = _short(b["git_commit"]) if b else ""
-        row["command"] = f"`{budget['command']}`"
-        out.append(row)
-    df = pd.DataFrame(out)
-    for col in ("steps", "pairs seen"):
-        df[col] = df[col].astype("Int64")
+    sets = [s for s in budget_curve.PANELS if s in budget["bm25"]]
+    out = [{"model": name, **{f"{s} nDCG@10": f"{budget[key][s]['nDCG@10']:.2f}" for s in sets}}
+           for name, key in (("BM25", "bm25"), ("teacher", "teacher"))]
+    text, stats = budget_curve.summary(budget), budget_curve.table(budget)
+    for (td, steps), row in text.iterrows():
+        points = [p for p in budget["points"].values() if (p["training_data"], p["steps"]) == (td, steps)]
+        met = {s: sum(bool(p.get("meets_targets", {}).get(s)) for p in points) for s in sets}
+        out.append({"model": f"student, {budget_curve.LABELS[td]}", "steps": steps,
+                    "pairs seen": int(stats.loc[(td, steps)]["pairs seen"].max()), "seeds": len(points),
+                    **{f"{s} nDCG@10": row.get(s) if isinstance(row.get(s), str) else "" for s in sets},
+                    "targets met (seeds)": ", ".join(f"{s} {n}/{len(points)}" for s, n in met.items() if n) or "none",
+                    "commit": ", ".join(sorted({_short(p["git_commit"]) for p in points if p.get("git_commit")}))})
+    cols = ["model", "steps", "pairs seen", "seeds", *(f"{s} nDCG@10" for s in sets), "targets met (seeds)", "commit"]
+    df = pd.DataFrame(out).reindex(columns=cols).astype(object).fillna("")
+    for col in ("steps", "pairs seen", "seeds"):
+        df[col] = df[col].map(lambda v: "" if v == "" else str(int(v)))
     return df
 
 
@@ -412,11 +416,15 @@ def results_page(reference: str | Path = REFERENCE) -> str:
     if budget_path.is_file():
         budget = budget_curve.load(budget_path)
         lines += ["", f"### Stage-1 student against its training budget ({budget['profile']})", "",
-                  "The student trained as notebook 02 trains it, only `max_steps` changed, one run per budget; "
-                  f"nDCG@10 x 100 over the BM25 top {budget['depth']} of DL19, DL20 and NovelEval and the top "
-                  f"{budget.get('nq_depth', '')} of the held-out NQ questions (with their Top-1/5 answer accuracy); "
-                  "`targets met`: the sets where the student reaches BM25 + 10 and 95% of the teacher "
-                  f"([results/benchmarks/stage1_budget.json]({REFERENCE}/results/benchmarks/stage1_budget.json)).",
+                  "The student trained as notebook 02 trains it, only `max_steps` and the training seed changed, on NQ "
+                  "(as notebook 02's `dear-p`) or in-domain (each TREC DL year's student trained on the other year's "
+                  "judged BM25 candidates, `dearlib.crossfit`; NovelEval by the DL20-trained one); nDCG@10 x 100, mean "
+                  f"± sample sd over the seeds, over the BM25 top {budget['depth']} of DL19, DL20 and NovelEval and the "
+                  f"top {budget.get('nq_depth', '')} of the held-out NQ questions (the NQ student only); "
+                  "`targets met`: the sets where a seed's student reaches BM25 + 10 and 95% of the teacher "
+                  f"([results/benchmarks/stage1_budget.json]({REFERENCE}/results/benchmarks/stage1_budget.json)). "
+                  f"Command: `{budget.get('command', budget_curve.COMMAND)}`"
+                  + (" (a file of the single-seed format before, read as NQ points of seed 0)." if budget.get("upgraded_from") else "."),
                   "", markdown(_budget_table(budget)).rstrip("\n")]
     return "\n".join(lines) + "\n"
 

@@ -79,6 +79,9 @@ SCHEMA = {
         "nq_questions": Key("int", "NQ questions used (null: all)", null=True),
         "nq_heldout": Key("int", "NQ questions held out for the QA evaluation"),
         "train_data": Key("str", "a hub data set of training groups instead of NQ", required=False),
+        "training_data": Key("str", "what the Stage-1 student trains on: NQ groups (notebook 02's dear-p), or the in-domain "
+                             "control, each TREC DL year's student trained on the other year (dearlib.crossfit)",
+                             required=False, choices=("nq", "trec-crossfit")),
         "group_size": Key("int", "passages per group: 1 positive + hard negatives"),
         "batch_size": Key("int", "groups per step and device"),
         "gradient_accumulation": Key("int", "steps per optimiser update", required=False),

@@ -1,7 +1,8 @@
 """Stage 1: distil a frozen teacher into a student reranker over groups of (query, passages).
 
 The data: each training *group* is one question, its positive passage first, then BM25 hard negatives, with the
-teacher's score for every member (`make_groups`, `attach_teacher`). The student is a sequence-classification
+teacher's score for every member (`make_groups`, `attach_teacher`; the in-domain control's groups from TREC DL
+are `dearlib.crossfit`'s, trained by the same `train`). The student is a sequence-classification
 model with one output (optionally wrapped in a peft LoRA adapter, `build_student`). Training runs on the
 transformers `Trainer` (accelerate underneath, so the same entry point runs on one CPU, under
 ``accelerate launch`` with several processes, or with DeepSpeed), with `dearlib.losses.dear_loss` as the

@@ -83,6 +83,11 @@ def test_notebook_02_writes_teacher_student_and_ablation_results(smoke_run):
             assert len(rec["per_query"]["nDCG@10"]) == 4 and rec["queries_without_run"] == []
     for loss in ("ce", "ce+kl", "ce+ranknet+kl", "ranknet", "listnet"):
         assert (res / "noveleval" / f"dear-p-{loss}.json").is_file()
+    # the in-domain control: each evaluation set's student trained on the other TREC DL year, said in its provenance
+    for dataset, year in (("dl19", "dl20"), ("dl20", "dl19"), ("noveleval", "dl20")):
+        rec = json.loads((res / dataset / "dear-p-indomain.json").read_text())
+        assert rec["system"] == "dear-p-indomain" and rec["provenance"]["trained_on"] == year
+        assert rec["provenance"]["training_groups"] > 0 and len(rec["per_query"]["nDCG@10"]) == 4
     curve = json.loads((smoke_run / "artifacts" / "smoke" / "stage1" / "ce+ranknet+kl" / "loss_curve.json").read_text())
     assert len(curve) == 6 and all(math.isfinite(c["loss"]) for c in curve)
 
