@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 
 from . import atomic, budget_curve, links, readers
+from .evaluation import SYSTEMS
 from .metrics import NDCG
 from .results import DATASETS, git_commit, library_versions, load_results, now
 from .schema import ROOT
@@ -42,7 +43,7 @@ REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
 TOP_K = ("Top-1", "Top-5", "Top-20")
 # said before a table whose rows average over other queries than the table above it (RESULTS.md)
 OTHER_QUERIES = "Over other queries than the table above, not to be compared with it row by row"
-FIRST_SYSTEMS = ("bm25", "teacher", "dear-p", "dear-p-indomain", "dear-l", "listwise-zeroshot")  # the cascade's order; other systems (ablations) follow
+FIRST_SYSTEMS = SYSTEMS  # the cascade's order (evaluation.SYSTEMS, one list); other systems (ablations) follow
 
 
 # ------------------------------------------------------------------------------------------------------ timings
