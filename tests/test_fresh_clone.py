@@ -37,8 +37,9 @@ def fresh_clone(tmp_path) -> Path:
             (clone / ".venv" / part.name).symlink_to(part)
     (clone / ".venv" / ".setup-stamp").write_text(stamp.stdout)
     # likewise the stamp of ./run_tests.sh's install of llama-cpp-python's server (the running venv has it)
-    lines = [l for l in (clone / "run_tests.sh").read_text().splitlines() if l.startswith(("server_reqs=", "server_stamp="))]
-    assert len(lines) == 2, "run_tests.sh no longer has its lines 'server_reqs=' and 'server_stamp=': update this test"
+    lines = [l for l in (clone / "run_tests.sh").read_text().splitlines() if l.startswith(("server_reqs=", "server_cmake=", "server_stamp="))]
+    assert len(lines) == 3, ("run_tests.sh no longer has its lines 'server_reqs=', 'server_cmake=' and 'server_stamp=': "
+                             "update this test")
     server = subprocess.run(["bash", "-c", "set -euo pipefail; " + "; ".join(lines) + '; echo "$server_stamp"'],
                             cwd=clone, capture_output=True, text=True, check=True)
     (clone / ".venv" / ".server-stamp").write_text(server.stdout)

@@ -5,10 +5,13 @@ The generator is built as notebook 03 builds it (`cot.generator_from_config` ove
 base_url, model and api_key_env, loaded through the schema) and its completions go into `dearlib.permutation`'s
 parse ledger. What a real endpoint does that test_cot.py's scripted loopback server does not: answer with whatever
 a small model writes, take real time (so a request timeout matters), and die mid-run (SIGKILL). ./run_tests.sh
-installs the server (requirements-server.txt); every server started here is killed when its test ends.
+installs the server (requirements-server.txt), llama.cpp built for a portable x86-64 instruction set (AVX2, FMA,
+F16C, BMI2: run_tests.sh's server_cmake); every server started here is killed when its test ends. A request that
+fails on a server that died fails the test with the server's exit status (a signal by name) and its log's tail.
 """
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -24,6 +27,24 @@ from dearlib.config import load_config
 from dearlib.permutation import OUTCOMES, Ledger, parse
 from test_cot import window
 from test_secrets import openai_profile
+
+# the instructions run_tests.sh builds llama.cpp for (server_cmake), as /proc/cpuinfo names them: without one of them the
+# server would die on its first completion (SIGILL), so its tests are skipped, naming what is missing
+PORTABLE_X86 = ("avx", "avx2", "fma", "f16c", "bmi2")
+
+
+def missing_instructions(cpuinfo: str) -> list[str]:
+    """The instructions of PORTABLE_X86 that /proc/cpuinfo's first 'flags' line does not list."""
+    flags = next((l.split(":", 1)[1].split() for l in cpuinfo.splitlines() if l.startswith("flags")), [])
+    return [f for f in PORTABLE_X86 if f not in flags]
+
+
+if platform.machine() in ("x86_64", "AMD64") and os.path.exists("/proc/cpuinfo"):
+    with open("/proc/cpuinfo") as f:
+        _missing = missing_instructions(f.read())
+    if _missing:
+        pytest.skip(f"this CPU lacks {', '.join(m.upper() for m in _missing)}, which the kit's llama.cpp build "
+                    "needs (run_tests.sh: server_cmake): the real-server tests are skipped", allow_module_level=True)
 
 KEY = "sk-local-llama-server-key-0123"  # the server is started with it: a request without it is refused (401)
 READY_S = 120  # the server loads the model and answers /v1/models within this, or the test fails with its log
@@ -72,6 +93,20 @@ class LlamaServer:
         self.stop()
         pytest.fail(f"llama_cpp.server did not answer within {READY_S} s:\n{self.log.read_text()[-3000:]}")
 
+    def died(self) -> str | None:
+        """None while the process runs; once it has exited, its exit status (a signal by name) and its log's tail."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        rc = self.proc.returncode
+        status = f"was killed by {signal.Signals(-rc).name} (signal {-rc})" if rc < 0 else f"exited with status {rc}"
+        return f"llama_cpp.server (pid {self.proc.pid}) {status}; its log {self.log} ends:\n{self.log.read_text(errors='replace')[-3000:]}"
+
+    def check(self, what: str):
+        """After a request failed (`what` says how): fail with the server's death when it died, not with the
+        client's "cannot be reached", which points the reader at the network."""
+        if (why := self.died()) is not None:
+            pytest.fail(f"{what}\nbecause {why}")
+
     def answered(self) -> int:
         """Completions this process has answered, from its access log."""
         return self.log.read_text(errors="replace").count(POST)
@@ -118,6 +153,18 @@ def generator(tmp_path, monkeypatch, url, **settings):
     return cot.generator_from_config(D, 0, tmp_path / "stage2_data", source="the test's smoke.yaml"), D
 
 
+def generate(g, windows, server: LlamaServer) -> list:
+    """g.generate(windows); where a request failed or it raised, first server.check: a dead server is named as such."""
+    try:
+        texts = g.generate(windows)
+    except Exception as e:
+        server.check(f"the generator raised {type(e).__name__}: {e}")
+        raise
+    if g.errors:
+        server.check(f"requests failed: {g.errors}")
+    return texts
+
+
 def cache_ids(tmp_path) -> list[str]:
     return [json.loads(l)["id"] for l in (tmp_path / "stage2_data" / "completions.jsonl").read_text().splitlines()]
 
@@ -126,7 +173,7 @@ def test_answers_of_a_real_model_go_into_the_parse_ledger(server, tmp_path, monk
     g, D = generator(tmp_path, monkeypatch, server.url, max_new_tokens=16, timeout=60.0)
     windows = [window(i) for i in range(3)]
     n0 = server.answered()
-    texts = g.generate(windows)
+    texts = generate(g, windows, server)
     assert g.errors == {} and all(isinstance(t, str) and t.strip() for t in texts)
     assert server.answered() - n0 == 3  # one real completion per window
     # max_new_tokens reached the server: every word is at least one token
@@ -143,13 +190,13 @@ def test_a_request_timeout_is_honoured(server, tmp_path, monkeypatch):
     # 64 tokens take the server far longer than 0.05 s on a CPU; no retry
     g, _ = generator(tmp_path, monkeypatch, server.url, max_new_tokens=64, timeout=0.05, max_retries=0)
     t0 = time.monotonic()
-    assert g.generate([window(7)]) == [None]
+    assert generate(g, [window(7)], server) == [None]
     assert time.monotonic() - t0 < 5
     assert "APITimeoutError" in g.errors["w7"] and "0.05 s request timeout" in g.errors["w7"]
     assert not (tmp_path / "stage2_data" / "completions.jsonl").exists()  # nothing cached for it
     # the same server answers the same window when the timeout allows it: the timeout was the cause
     g2, _ = generator(tmp_path, monkeypatch, server.url, max_new_tokens=64, timeout=60.0)
-    [text] = g2.generate([window(7)])
+    [text] = generate(g2, [window(7)], server)
     assert isinstance(text, str) and g2.errors == {}
 
 
@@ -183,7 +230,7 @@ def test_a_server_killed_mid_run_and_restarted_loses_and_repeats_nothing(fresh_s
 
     fresh_server.start()  # the same port: the profile's base_url is unchanged
     g2, _ = generator(tmp_path, monkeypatch, fresh_server.url, max_new_tokens=32, timeout=60.0, max_concurrency=2)
-    texts = g2.generate(windows)
+    texts = generate(g2, windows, fresh_server)
     assert g2.errors == {} and all(isinstance(x, str) for x in texts)
     after = cache.read_text().splitlines()
     assert after[: len(before)] == before  # the finished ones untouched
@@ -191,3 +238,38 @@ def test_a_server_killed_mid_run_and_restarted_loses_and_repeats_nothing(fresh_s
     assert fresh_server.answered() == len(windows) - len(before)  # only the missing ones were generated again
     done = {json.loads(l)["id"]: json.loads(l)["completion"] for l in before}
     assert [x for w, x in zip(windows, texts) if w.wid in done] == [done[w.wid] for w in windows if w.wid in done]
+
+
+def test_the_server_is_built_for_the_portable_instruction_set_not_native():
+    import llama_cpp
+    # what the installed library was compiled with (ggml's compile-time feature macros, e.g. __AVX512F__)
+    info = llama_cpp.llama_print_system_info().decode()
+    features = {k.strip() for k, _, v in (f.partition("=") for f in info.split("|")) if v.strip() == "1"}
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert {"AVX", "AVX2", "FMA", "F16C", "BMI2"} <= features, info
+        assert not {f for f in features if f.startswith(("AVX512", "AMX", "AVX_VNNI"))}, info
+    # and the flags run_tests.sh recorded when it built it: native off
+    recorded = os.path.join(sys.prefix, ".server-cmake-args")
+    if os.path.exists(recorded):
+        flags = open(recorded).read().split()
+        assert "-DGGML_NATIVE=OFF" in flags and "-DGGML_AVX512=OFF" in flags and "-DGGML_AMX_INT8=OFF" in flags, flags
+
+
+def test_missing_instructions_are_named_from_cpuinfo():
+    amd = "processor\t: 0\nflags\t\t: fpu sse4_2 avx f16c fma bmi2 avx2\n"
+    assert missing_instructions(amd) == []
+    old = "processor\t: 0\nflags\t\t: fpu sse4_2 avx\n"
+    assert missing_instructions(old) == ["avx2", "fma", "f16c", "bmi2"]
+
+
+def test_a_request_to_a_server_that_died_fails_with_its_signal_and_log(fresh_server, tmp_path, monkeypatch):
+    fresh_server.start()
+    g, _ = generator(tmp_path, monkeypatch, fresh_server.url, max_new_tokens=8, timeout=60.0, max_retries=0)
+    fresh_server.proc.send_signal(signal.SIGILL)  # what an instruction the CPU lacks does to it
+    fresh_server.proc.wait(timeout=30)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        generate(g, [window(1)], fresh_server)
+    message = str(failed.value)
+    assert "was killed by SIGILL (signal 4)" in message and str(fresh_server.log) in message
+    assert "Uvicorn running" in message or "llama" in message.lower()  # the log's tail is there
+    assert fresh_server.died() is not None
