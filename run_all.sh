@@ -6,7 +6,7 @@
 # draws the figures into figures/<profile>/. Each notebook's wall time goes to outputs/<profile>/timings.json.
 # Stops at the first notebook that fails, names it, and exits non-zero.
 # With no data directory (DEAR_DATA_DIR, ../shared/data), it first downloads the data into the user cache
-# (python -m dearlib.data ensure; DEAR_DATA_UPSTREAM names a mirror).
+# (python -m dearlib.retrieval.data ensure; DEAR_DATA_UPSTREAM names a mirror).
 set -euo pipefail
 cd "$(dirname "$0")"
 profile=mini
@@ -22,7 +22,7 @@ case "$profile" in smoke|mini|paper) ;; *) echo "run_all.sh: unknown profile '$p
 
 scripts/setup_env.sh
 export PATH="$PWD/.venv/bin:$PATH"
-python -m dearlib.data ensure
+python -m dearlib.retrieval.data ensure
 out="outputs/$profile"
 mkdir -p "$out"
 rm -f "$out/timings.json"  # never left from an earlier run beside this run's notebooks
@@ -43,11 +43,11 @@ for nb in notebooks/[0-9][0-9]_*.ipynb; do
 done
 total=$(( $(date +%s) - total_start ))
 echo "All notebooks ran in $total s (profile $profile)."
-python -m dearlib.reference_run timings "$out/timings.json" --profile "$profile" --total "$total" "${timings[@]}"
+python -m dearlib.publish.reference_run timings "$out/timings.json" --profile "$profile" --total "$total" "${timings[@]}"
 echo
-python -m dearlib.report --results results --profile "$profile"
+python -m dearlib.evaluation.report --results results --profile "$profile"
 echo
-python -m dearlib.report --results results --profile "$profile" --paper
+python -m dearlib.evaluation.report --results results --profile "$profile" --paper
 echo
 echo "The reproduction log's line of this run (docs/reproductions.md says how to add it):"
-python -m dearlib.reproductions "$out/timings.json" --results results
+python -m dearlib.publish.reproductions "$out/timings.json" --results results

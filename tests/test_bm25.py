@@ -3,8 +3,9 @@ import math
 
 import pytest
 
-from dearlib import bm25, data, metrics
-from dearlib.records import Candidates, Passage, Query, to_run
+from dearlib.core.records import Candidates, Passage, Query, to_run
+from dearlib.retrieval import bm25, data
+from dearlib.evaluation import metrics
 
 # Words that the English analyzer neither stems nor drops, so term and length counts are what we write.
 DOCS = {"d1": "zebra zebra mango", "d2": "zebra kiwi kiwi kiwi", "d3": "mango kiwi", "d4": "lemon lemon"}

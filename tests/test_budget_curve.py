@@ -8,8 +8,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from dearlib import budget_curve
-from dearlib.config import load_config
+from dearlib.core.config import load_config
+from dearlib.stage1 import budget_curve
 
 
 def sets(dl19, nq=None):

@@ -6,10 +6,10 @@ import json
 import ir_measures
 import pytest
 
-from dearlib import trec
-from dearlib.cascade_eval import evaluate_cascade
-from dearlib.records import Candidates, Dataset, Passage, Query
-from dearlib.window_walk import OracleBackend
+from dearlib.core.records import Candidates, Dataset, Passage, Query
+from dearlib.retrieval import trec
+from dearlib.stage2.cascade_eval import evaluate_cascade
+from dearlib.stage2.window_walk import OracleBackend
 
 QRELS = {"q1": {"q1-d0": 3, "q1-d2": 1}, "q2": {"q2-d1": 1, "q2-d4": 2}}
 INFERENCE = {"stage1_depth": 4, "rank_end": 4, "window": 3, "step": 2, "passes": 1, "max_words": 20}  # windows (1, 4), (0, 2)

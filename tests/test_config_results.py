@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from dearlib import config, metrics, report, results
+from dearlib.core import config
+from dearlib.evaluation import metrics, report, results
 from conftest import ROOT
 
 

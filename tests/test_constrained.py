@@ -6,10 +6,11 @@ import random
 import pytest
 import torch
 
-from dearlib import listwise, models, stage2
-from dearlib.config import load_config
-from dearlib.constrained import CLOSE, OPEN, PermutationGrammar, answer_reserve, ranking_prefix
-from dearlib.permutation import parse, ranking_text
+from dearlib.core import models
+from dearlib.core.config import load_config
+from dearlib.stage2 import listwise, training as stage2
+from dearlib.stage2.constrained import CLOSE, OPEN, PermutationGrammar, answer_reserve, ranking_prefix
+from dearlib.stage2.permutation import parse, ranking_text
 
 
 def reference(n: int) -> tuple[set[str], set[str]]:
@@ -119,8 +120,8 @@ def test_a_random_model_answers_permutations_only_when_constrained():
 
 
 def test_the_reranker_ledger_counts_what_the_grammar_did():
-    from dearlib.listwise import ListwiseReranker
-    from dearlib.records import Candidates, Passage, Query
+    from dearlib.core.records import Candidates, Passage, Query
+    from dearlib.stage2.listwise import ListwiseReranker
 
     cfg = load_config("smoke")
     tok = models.load_tokenizer(cfg["stage2"]["base"])

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from dearlib import cot
-from dearlib.permutation import parse
-from dearlib.records import Passage, Query
+from dearlib.core.records import Passage, Query
+from dearlib.stage2 import cot
+from dearlib.stage2.permutation import parse
 
 KEY = "sk-test-secret-0123456789"
 
@@ -150,8 +150,9 @@ def test_local_generator_output_never_crashes_validation():
     import torch
     from transformers import LlamaForCausalLM
 
-    from dearlib import listwise, models
-    from dearlib.permutation import Ledger
+    from dearlib.core import models
+    from dearlib.stage2 import listwise
+    from dearlib.stage2.permutation import Ledger
 
     tok = models.load_tokenizer("tiny-llama")
     torch.manual_seed(0)

@@ -1,11 +1,12 @@
-"""What notebook 03 takes from dearlib.cot besides the generators themselves: the choice of generator from a
+"""What notebook 03 takes from dearlib.stage2.cot besides the generators themselves: the choice of generator from a
 profile's stage2_data section, and the hand-written example in the paper's reasoning format."""
 import pytest
 
-from dearlib import cot, data
-from dearlib.records import Passage, Query
-from dearlib.config import load_config
-from dearlib.permutation import parse
+from dearlib.core.config import load_config
+from dearlib.core.records import Passage, Query
+from dearlib.retrieval import data
+from dearlib.stage2 import cot
+from dearlib.stage2.permutation import parse
 
 
 def test_every_profile_names_a_generator_the_choice_knows():

@@ -3,8 +3,9 @@ from collections import Counter
 
 import pytest
 
-from dearlib import crossfit, data, stage1
-from dearlib.records import Candidates, Dataset, Passage, Query
+from dearlib.core.records import Candidates, Dataset, Passage, Query
+from dearlib.retrieval import data
+from dearlib.stage1 import crossfit, training as stage1
 
 
 def test_groups_take_judged_positives_and_judged_zero_negatives_in_bm25_order():

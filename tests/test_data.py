@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from dearlib import data
-from dearlib.data import DataError
+from dearlib.retrieval import candidates, data
+from dearlib.retrieval.candidates import DataError
 
 
 def test_noveleval_loads_all_passages_intact(data_dir):
@@ -50,7 +50,7 @@ def test_lookup_order_env_then_shared(no_data_env, data_dir, monkeypatch):
 
 def test_missing_data_directory_says_how_to_get_it(no_data_env, monkeypatch):
     monkeypatch.setenv("DEAR_DATA_DIR", str(no_data_env / "nowhere"))
-    with pytest.raises(DataError, match=r"no data directory found.*python -m dearlib.data download"):
+    with pytest.raises(DataError, match=r"no data directory found.*python -m dearlib.retrieval.data download"):
         data.find_data_dir()
 
 
@@ -91,13 +91,13 @@ def test_empty_candidate_list_names_the_entry(tmp_path):
     p.write_text(json.dumps([{"query": "a", "hits": [{"qid": 1, "docid": "d", "rank": 1, "score": 1.0, "content": "x"}]},
                              {"query": "why", "hits": []}]))
     with pytest.raises(DataError, match=r"entry 1 \(query 'why'\) has an empty candidate list"):
-        data.read_hits(p)
+        candidates.read_hits(p)
 
 
 def test_hits_round_trip(tmp_path, data_dir):
     cands = data.load_trec_dl(2019, data_dir).candidates[:3]
-    p = data.write_hits(cands, tmp_path / "c.json.gz")
-    assert data.read_hits(p) == cands
+    p = candidates.write_hits(cands, tmp_path / "c.json.gz")
+    assert candidates.read_hits(p) == cands
 
 
 def upstream_mb(data_dir, files=data.MANIFEST):
@@ -211,7 +211,7 @@ def test_evaluation_sets_take_notebook_01s_candidates(data_dir, tmp_path):
         data.evaluation_sets(data_dir, tmp_path)
     for name, ds in (("dl19", data.load_trec_dl(2019, data_dir)), ("dl20", data.load_trec_dl(2020, data_dir)),
                      ("noveleval", data.load_noveleval(data_dir))):
-        data.write_hits([c.top(3) for c in ds.candidates[:2]], tmp_path / f"{name}.bm25.json.gz")  # a profile's slice
+        candidates.write_hits([c.top(3) for c in ds.candidates[:2]], tmp_path / f"{name}.bm25.json.gz")  # a profile's slice
     sets = data.evaluation_sets(data_dir, tmp_path)
     assert list(sets) == ["dl19", "dl20", "noveleval"]
     assert [len(c) for c in sets["dl19"].candidates] == [3, 3] and len(sets["dl19"].qrels) == 43  # slice; all qrels

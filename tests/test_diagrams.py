@@ -6,8 +6,8 @@ import struct
 from matplotlib.text import Text
 
 from conftest import ROOT
-from dearlib import diagrams
-from dearlib.config import load_config
+from dearlib.core.config import load_config
+from dearlib.publish import diagrams
 
 
 def texts(fig):
@@ -45,7 +45,7 @@ def test_without_a_config_the_labels_are_generic():
 
 def test_docs_hold_the_mini_profiles_mermaid_and_the_png():
     doc = (ROOT / "docs" / "pipeline.md").read_text()
-    assert diagrams.mermaid(load_config("mini")) in doc  # regenerate with: python -m dearlib.diagrams
+    assert diagrams.mermaid(load_config("mini")) in doc  # regenerate with: python -m dearlib.publish.diagrams
     png = (ROOT / "figures" / "pipeline.png").read_bytes()
     width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and width >= 900 and width > 2 * height

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from dearlib import dryrun
+from dearlib.core import dryrun
 
 
 def arithmetic(arch: str, head: str, r: int | None) -> tuple[int, int]:
@@ -54,8 +54,8 @@ def test_memory_estimate_grows_with_batch_and_shrinks_with_gpus():
 
 
 def test_hub_model_offline_gives_one_clear_message(monkeypatch, tmp_path):
-    from dearlib import models
-    from dearlib.offline import OfflineError
+    from dearlib.core import models
+    from dearlib.core.offline import OfflineError
 
     monkeypatch.setenv("DEAR_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

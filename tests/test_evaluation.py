@@ -5,8 +5,9 @@ import shutil
 
 import pytest
 
-from dearlib import config, evaluation, metrics, results
-from dearlib.metrics import Evaluation
+from dearlib.core import config
+from dearlib.evaluation import metrics, results, tables
+from dearlib.evaluation.metrics import Evaluation
 
 
 def t_pvalue_df2(t):
@@ -23,7 +24,7 @@ def t_pvalue_df3(t):
 def test_paired_t_and_wilcoxon_match_closed_forms():
     a = {"q1": 0.5, "q2": 0.7, "q3": 0.9}
     b = {"q1": 0.4, "q2": 0.5, "q3": 0.6, "only-b": 1.0}  # a query of one system only is left out
-    r = evaluation.paired(a, b)
+    r = tables.paired(a, b)
     # differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, t = 0.2 / (0.1 / sqrt 3) = 2 sqrt 3
     assert r["n"] == 3 and (r["wins"], r["ties"], r["losses"]) == (3, 0, 0)
     assert r["mean_diff"] == pytest.approx(0.2) and r["mean_b"] == pytest.approx(0.5)
@@ -34,7 +35,7 @@ def test_paired_t_and_wilcoxon_match_closed_forms():
 
 
 def test_paired_keeps_ties_in_the_t_test_and_drops_them_from_wilcoxon():
-    r = evaluation.paired({"1": 0.5, "2": 0.7, "3": 0.9, "4": 0.4}, {"1": 0.4, "2": 0.5, "3": 0.6, "4": 0.4})
+    r = tables.paired({"1": 0.5, "2": 0.7, "3": 0.9, "4": 0.4}, {"1": 0.4, "2": 0.5, "3": 0.6, "4": 0.4})
     # differences 0.1, 0.2, 0.3, 0: mean 0.15, sd sqrt(0.05 / 3)
     t = 0.15 / (math.sqrt(0.05 / 3) / 2)
     assert (r["wins"], r["ties"], r["losses"]) == (3, 1, 0)
@@ -45,16 +46,16 @@ def test_paired_keeps_ties_in_the_t_test_and_drops_them_from_wilcoxon():
 def test_wins_ties_losses_counts_float_noise_as_a_tie():
     a = {"1": 0.5, "2": 0.1 + 0.2, "3": 0.3, "4": 0.0}
     b = {"1": 0.2, "2": 0.3, "3": 0.6, "4": 0.0}
-    assert evaluation.wins_ties_losses(a, b) == (1, 2, 1)
-    assert evaluation.wins_ties_losses(b, a) == (1, 2, 1)
+    assert tables.wins_ties_losses(a, b) == (1, 2, 1)
+    assert tables.wins_ties_losses(b, a) == (1, 2, 1)
 
 
 def test_paired_refuses_disjoint_queries_and_says_when_no_test_applies():
     with pytest.raises(ValueError, match="no shared query ids"):
-        evaluation.paired({"1": 0.5}, {"2": 0.5})
-    same = evaluation.paired({"1": 0.5, "2": 0.2}, {"1": 0.5, "2": 0.2})
+        tables.paired({"1": 0.5}, {"2": 0.5})
+    same = tables.paired({"1": 0.5, "2": 0.2}, {"1": 0.5, "2": 0.2})
     assert same["ties"] == 2 and math.isnan(same["p_t"]) and math.isnan(same["p_wilcoxon"]) and "identical" in same["note"]
-    one = evaluation.paired({"1": 0.5}, {"1": 0.2})
+    one = tables.paired({"1": 0.5}, {"1": 0.2})
     assert one["wins"] == 1 and math.isnan(one["p_t"]) and "one shared query" in one["note"]
 
 
@@ -82,20 +83,20 @@ def test_collection_flags_an_older_config_and_another_profile(smoke_results):
     mini["seed"] = 0
     path = results.write_result(smoke_results, mini, "dl19", "dear-l", ev({"a": 1.0}), results.now())
     shutil.copy(path, smoke_results / "smoke" / "dl19" / "dear-l.json")  # a mini file among the smoke ones
-    coll = evaluation.Collection.load(smoke_results, "smoke", seed=0)
+    coll = tables.Collection.load(smoke_results, "smoke", seed=0)
     assert coll.flags(coll.get("dl19", "bm25")) == [] and coll.flags(coll.get("dl19", "dear-p")) == []
     [teacher_flag] = coll.flags(coll.get("dl19", "teacher"))
     assert "older or other config" in teacher_flag and "stage1.lr" in teacher_flag
     assert any("written under profile 'mini'" in f for f in coll.flags(coll.get("dl19", "dear-l")))
     assert len(coll.warnings()) == 2
     # another seed is another configuration: every file is flagged
-    other = evaluation.Collection.load(smoke_results, "smoke", seed=1)
+    other = tables.Collection.load(smoke_results, "smoke", seed=1)
     assert all(other.flags(r) for r in other.records.values()) and "(changed since: seed)" in other.flag_text("dl19", "bm25")
 
 
 def test_ndcg_table_reports_a_missing_system_with_its_notebook(smoke_results):
-    coll = evaluation.Collection.load(smoke_results, "smoke")
-    table = evaluation.ndcg_table(coll, "dl19")
+    coll = tables.Collection.load(smoke_results, "smoke")
+    table = tables.ndcg_table(coll, "dl19")
     assert table.loc["dear-p", "nDCG@10"] == round(100 * coll.get("dl19", "dear-p")["metrics"]["nDCG@10"], 2) == 60.0
     assert table.loc["dear-p", "queries"] == 3 and table.loc["dear-p", "depth"] == 10 and table.loc["dear-p", "status"] == "ok"
     assert table.loc["dear-l", "status"] == "not run (notebook 04)" and math.isnan(table.loc["dear-l", "nDCG@10"])
@@ -104,13 +105,13 @@ def test_ndcg_table_reports_a_missing_system_with_its_notebook(smoke_results):
 
 
 def test_comparisons_and_efficiency(smoke_results):
-    coll = evaluation.Collection.load(smoke_results, "smoke")
-    sig = evaluation.comparisons(coll, "dl19").set_index(["system", "baseline"])
+    coll = tables.Collection.load(smoke_results, "smoke")
+    sig = tables.comparisons(coll, "dl19").set_index(["system", "baseline"])
     row = sig.loc[("dear-p", "bm25")]
     assert (row["n"], row["wins"], row["ties"], row["losses"]) == (3, 2, 1, 0)
     assert row["mean_diff"] == pytest.approx(100 * (0.3 + 0.0 + 0.3) / 3)
     assert "not run (notebook 04): dear-l" in sig.loc[("dear-l", "bm25"), "note"]
-    eff = evaluation.efficiency_table(coll, ["dl19"]).set_index("system")
+    eff = tables.efficiency_table(coll, ["dl19"]).set_index("system")
     assert eff.loc["dear-p", "seconds_per_query"] == 0.25 and eff.loc["dear-p", "device"] == "cpu: test"
     assert math.isnan(eff.loc["bm25", "seconds_per_query"]) and "no time recorded" in eff.loc["bm25", "note"]
 
@@ -121,18 +122,18 @@ def test_no_shared_query_is_an_error_naming_the_pair(tmp_path):
     results.write_result(tmp_path, cfg, "dl20", "bm25", ev({"a": 0.2}), results.now())
     results.write_result(tmp_path, cfg, "dl20", "dear-p", ev({"z": 0.2}), results.now())
     with pytest.raises(ValueError, match="dl20: dear-p vs bm25: no shared query ids"):
-        evaluation.comparisons(evaluation.Collection.load(tmp_path, "smoke"), "dl20")
+        tables.comparisons(tables.Collection.load(tmp_path, "smoke"), "dl20")
 
 
 def test_summary_is_written_beside_the_results_and_never_read_as_one(smoke_results):
-    coll = evaluation.Collection.load(smoke_results, "smoke")
-    paths = evaluation.write_summary(coll)
+    coll = tables.Collection.load(smoke_results, "smoke")
+    paths = tables.write_summary(coll)
     assert paths["summary"] == smoke_results / "smoke" / "tables" / "evaluation.json"
     summary = json.loads(paths["summary"].read_text())
     assert {r["system"] for r in summary["ndcg"] if r["dataset"] == "dl19" and r["status"] == "ok"} == {"bm25", "teacher", "dear-p"}
     assert len(summary["beir"]) == 8 and summary["warnings"]
     assert len(results.load_results(smoke_results, "smoke")) == 3  # tables/*.json are not result files
-    assert len(evaluation.Collection.load(smoke_results, "smoke").records) == 3
+    assert len(tables.Collection.load(smoke_results, "smoke").records) == 3
 
 
 def test_compare_runs_ignores_timings_and_finds_metric_changes(tmp_path):
@@ -140,11 +141,11 @@ def test_compare_runs_ignores_timings_and_finds_metric_changes(tmp_path):
     for run, seconds in (("a", 0.1), ("b", 0.9)):
         results.write_result(tmp_path / run, cfg, "dl19", "dear-p", ev({"q": 0.5, "r": 0.25}), results.now(),
                              seconds_per_query=seconds)
-    assert evaluation.compare_runs(tmp_path / "a", tmp_path / "b", "smoke") == []
+    assert tables.compare_runs(tmp_path / "a", tmp_path / "b", "smoke") == []
     results.write_result(tmp_path / "b", cfg, "dl19", "dear-p", ev({"q": 0.5, "r": 0.3}), results.now())
     results.write_result(tmp_path / "b", cfg, "dl19", "bm25", ev({"q": 0.5}), results.now())
-    diffs = evaluation.compare_runs(tmp_path / "a", tmp_path / "b", "smoke")
+    diffs = tables.compare_runs(tmp_path / "a", tmp_path / "b", "smoke")
     assert any("bm25.json only in" in d for d in diffs)
     assert any("dear-p.json nDCG@10: 0.375 != " in d for d in diffs)
     assert any("1 queries differ (e.g. ['r'])" in d for d in diffs)
-    assert evaluation.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 1
+    assert tables.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 1

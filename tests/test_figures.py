@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 
-from dearlib import config, evaluation, figures, metrics, report, results
-from dearlib.metrics import Evaluation
+from dearlib.core import config
+from dearlib.evaluation import figures, metrics, report, results, systems, tables
+from dearlib.evaluation.metrics import Evaluation
 
 
 def ev(value: float, n: int) -> Evaluation:
@@ -109,7 +110,7 @@ def test_report_cli_prints_the_comparison(res, capsys):
 
 
 def test_a_panel_without_any_input_is_skipped_and_names_the_files(tmp_path):
-    coll = evaluation.Collection.load(tmp_path, "smoke")
+    coll = tables.Collection.load(tmp_path, "smoke")
     panel = figures.panel_ndcg_by_dataset(coll, report.reported())
     assert not panel.drawn and figures.save(panel, tmp_path / "figs") == []
     text = "\n".join(panel.messages)
@@ -120,7 +121,7 @@ def test_a_panel_without_any_input_is_skipped_and_names_the_files(tmp_path):
 
 
 def test_panels_draw_what_exists_and_flag_a_stale_config(res, tmp_path):
-    coll = evaluation.Collection.load(res, "smoke")
+    coll = tables.Collection.load(res, "smoke")
     panel = figures.panel_ndcg_by_dataset(coll, report.reported())
     assert panel.drawn
     labels = [t.get_text() for t in panel.fig.axes[0].get_legend().get_texts()]
@@ -140,11 +141,11 @@ def test_no_two_labels_of_the_efficiency_panel_overlap():
     """On the committed reference run, whose teacher (0.63 s) sat at the height of its nDCG@10 (61.1)."""
     from conftest import ROOT
 
-    coll = evaluation.Collection.load(ROOT / "docs" / "reference-run" / "results", "mini", 0)
+    coll = tables.Collection.load(ROOT / "docs" / "reference-run" / "results", "mini", 0)
     fig = figures.panel_efficiency(coll, report.reported()).fig
     fig.canvas.draw()
     boxes = [(t.get_text(), t.get_window_extent()) for ax in fig.axes for t in ax.texts if t.get_text().strip()]
-    assert len(boxes) == 2 * (5 + len(evaluation.SYSTEMS)) + 2  # time and nDCG@10 of 5 published and each of our systems, two headings
+    assert len(boxes) == 2 * (5 + len(systems.SYSTEMS)) + 2  # time and nDCG@10 of 5 published and each of our systems, two headings
     overlapping = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
     assert overlapping == []
 
@@ -186,7 +187,7 @@ def per_query_res(tmp_path):
                                     ("dl19", "dear-p", [b + s for b, s in zip(BM25_DL19, STEP_DL19)]),
                                     ("noveleval", "bm25", BM25_NOVEL), ("noveleval", "dear-p", DEARP_NOVEL)):
         results.write_result(tmp_path, cfg, dataset, system, ev_of(values), results.now(), depth=10)
-    return evaluation.Collection.load(tmp_path, "smoke")
+    return tables.Collection.load(tmp_path, "smoke")
 
 
 def reference_ci(values, resamples=20_000, seed=123):
@@ -267,7 +268,7 @@ def test_wins_losses_drawn_equal_the_table(per_query_res):
     drawn = {c.get_label(): [p.get_width() for p in c.patches] for c in ax.containers}  # top bar first
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["DL19: teacher vs BM25", "DL19: DeAR-P vs BM25", "NovelEval: DeAR-P vs BM25"]
-    table = pd.concat([evaluation.comparisons(per_query_res, d) for d in ("dl19", "noveleval")]).dropna(subset=["wins"])
+    table = pd.concat([tables.comparisons(per_query_res, d) for d in ("dl19", "noveleval")]).dropna(subset=["wins"])
     for key in ("wins", "ties", "losses"):
         assert drawn[key] == table[key].tolist()
     assert [tuple(drawn[k][i] for k in ("wins", "ties", "losses")) for i in (1, 2)] == [(4, 2, 2), (2, 2, 1)]  # by hand
@@ -275,7 +276,7 @@ def test_wins_losses_drawn_equal_the_table(per_query_res):
 
 
 def test_uncertainty_panels_without_input_name_the_missing_files(tmp_path):
-    coll = evaluation.Collection.load(tmp_path, "smoke")
+    coll = tables.Collection.load(tmp_path, "smoke")
     for panel in (figures.panel_ci_bars(coll), figures.panel_differences(coll), figures.panel_wins_losses(coll)):
         assert not panel.drawn and figures.save(panel, tmp_path / "figs") == []
         text = "\n".join(panel.messages)
@@ -289,4 +290,4 @@ def test_differences_refuse_files_that_share_no_query(tmp_path):
     results.write_result(tmp_path, cfg, "dl19", "bm25", ev_of([0.1, 0.2]), results.now())
     results.write_result(tmp_path, cfg, "dl19", "dear-p", Evaluation({"nDCG@10": 0.5}, {"nDCG@10": {"x1": 0.5}}), results.now())
     with pytest.raises(ValueError, match=r"dl19/dear-p.json and .*dl19/bm25.json share no query id"):
-        figures.differences(evaluation.Collection.load(tmp_path, "smoke"), ["dl19"], ["dear-p"])
+        figures.differences(tables.Collection.load(tmp_path, "smoke"), ["dl19"], ["dear-p"])

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from dearlib import data, reproductions
+from dearlib.retrieval import data
+from dearlib.publish import reproductions
 
 VENV = Path(sys.prefix)
 

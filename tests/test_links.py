@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import ROOT
-from dearlib import links
+from dearlib.publish import links
 
 PAGES = sorted({ROOT / "README.md", ROOT / "RESULTS.md", *(ROOT / "docs").rglob("*.md"),
                 *(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "docs" / "reference-run").glob("*.ipynb")})

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from dearlib import losses
+from dearlib.stage1 import losses
 
 
 def t(*rows):

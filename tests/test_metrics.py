@@ -2,8 +2,9 @@ import math
 
 import pytest
 
-from dearlib import data, metrics
-from dearlib.records import to_run
+from dearlib.core.records import to_run
+from dearlib.retrieval import data
+from dearlib.evaluation import metrics
 
 
 def dcg(gains):

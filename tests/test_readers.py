@@ -7,11 +7,15 @@ import sqlite3
 
 import pytest
 
-from dearlib import cot, data, evaluation, readers, released, stage1, stage2, trec
-from dearlib.readers import ReadError
-from dearlib.records import Candidates, Passage, Query
-from dearlib.results import read_result
-from dearlib.teacher import ScoreCache
+from dearlib.core import readers
+from dearlib.core.readers import ReadError
+from dearlib.core.records import Candidates, Passage, Query
+from dearlib.retrieval import candidates, data, trec
+from dearlib.evaluation import released, tables
+from dearlib.evaluation.results import read_result
+from dearlib.stage1 import training as stage1
+from dearlib.stage1.teacher import ScoreCache
+from dearlib.stage2 import cot, training as stage2
 
 
 def raises_naming(exc, fn, path, *where):
@@ -63,15 +67,15 @@ HITS_CASES = {
 def test_bad_hits_file_names_file_and_entry(tmp_path, case):
     content, exc, *where = HITS_CASES[case]
     p = write(tmp_path / "hits.json", content)
-    raises_naming(exc, lambda: data.read_hits(p), p, *where)
+    raises_naming(exc, lambda: candidates.read_hits(p), p, *where)
 
 
 @pytest.mark.parametrize("damage", ["plain bytes", "cut short"])
 def test_damaged_gzip_names_the_file(tmp_path, damage):
     good = gzip.compress(json.dumps([GOOD_ENTRY]).encode(), mtime=0)
     p = write(tmp_path / "hits.json.gz", json.dumps([GOOD_ENTRY]).encode() if damage == "plain bytes" else good[:-12])
-    raises_naming(ReadError, lambda: data.read_hits(p), p, "not a complete gzip file")
-    assert len(data.read_hits(write(tmp_path / "ok.json.gz", good))[0]) == 2  # the intact file reads
+    raises_naming(ReadError, lambda: candidates.read_hits(p), p, "not a complete gzip file")
+    assert len(candidates.read_hits(write(tmp_path / "ok.json.gz", good))[0]) == 2  # the intact file reads
 
 
 # ------------------------------------------------------------------------------------------------- result files
@@ -105,7 +109,7 @@ def test_bad_result_file_names_itself(tmp_path, case):
 def test_compare_with_a_bad_result_file_names_it(tmp_path, capsys):
     p = write(tmp_path / "a" / "smoke" / "dl19" / "bm25.json", "{")
     write(tmp_path / "b" / "smoke" / "dl19" / "bm25.json", result())
-    assert evaluation.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 2
+    assert tables.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 2
     assert f"error: {p}:1: not valid JSON" in capsys.readouterr().err
 
 
@@ -114,8 +118,8 @@ def test_compare_of_nothing_is_an_error_saying_where_it_looked(tmp_path, capsys)
     write(tmp_path / "a" / "smoke" / "dl19" / "bm25.json", result())
     a, b = tmp_path / "a" / "smoke", tmp_path / "b" / "smoke"
     with pytest.raises(FileNotFoundError, match="no result file of profile 'smoke' in either folder"):
-        evaluation.compare_runs(a, b, "smoke")
-    assert evaluation.main(["compare", str(a), str(b), "--profile", "smoke"]) == 2
+        tables.compare_runs(a, b, "smoke")
+    assert tables.main(["compare", str(a), str(b), "--profile", "smoke"]) == 2
     captured = capsys.readouterr()
     assert f"looked in {a / 'smoke'}/<dataset>/*.json and {b / 'smoke'}/<dataset>/*.json" in captured.err
     assert "identical" not in captured.out
@@ -302,7 +306,7 @@ def test_judged_queries_without_candidates_are_counted_and_said(tmp_path):
 @pytest.mark.parametrize("group_size", [1, 0, 2.5])
 def test_group_size_below_two_is_refused(group_size):
     pool = {"g": Passage("g", "Paris is the capital"), "n": Passage("n", "Lyon")}
-    from dearlib.data import NQExample
+    from dearlib.retrieval.data import NQExample
 
     ex = [NQExample(Query("1", "capital of france?"), ("Paris",), "g")]
     with pytest.raises(ValueError, match=f"group_size must be an integer of at least 2 .*not {group_size}"):

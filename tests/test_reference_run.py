@@ -12,8 +12,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from conftest import ROOT
-from dearlib import links
-from dearlib import reference_run as ref
+from dearlib.publish import links
+from dearlib.publish import reference_run as ref
 
 REFERENCE = ROOT / ref.REFERENCE
 NOT_YET = "docs/reference-run/ is not committed yet (the lead commits it after `scripts/reference_run.py` on mini)"
@@ -27,7 +27,7 @@ def test_results_md_is_what_the_committed_reference_run_gives():
     expected = ref.results_page(REFERENCE)
     assert (ROOT / "RESULTS.md").read_text() == expected, (
         "RESULTS.md differs from what docs/reference-run/ gives: rewrite it with "
-        "`.venv/bin/python -m dearlib.reference_run page` (never by hand)")
+        "`.venv/bin/python -m dearlib.publish.reference_run page` (never by hand)")
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason=NOT_YET)
@@ -108,7 +108,7 @@ def executed_notebook(root):
               f"{site}/transformers/trainer.py:12: FutureWarning: `tokenizer` is deprecated.\n  warnings.warn(\n"
               f"{site}/torch/utils/data.py:3: UserWarning: pin_memory is set\n but no accelerator is found\n"
               "  warnings.warn(warn_msg)\n"
-              f"{root}/dearlib/stage1.py:40: UserWarning: 2 groups have no hard negative\n  warnings.warn(msg)\n"
+              f"{root}/dearlib/stage1/training.py:40: UserWarning: 2 groups have no hard negative\n  warnings.warn(msg)\n"
               "Some weights of BertForSequenceClassification were not initialized: ['classifier.bias']\n")
     run = new_code_cell("train()", outputs=[
         new_output("stream", name="stdout", text=f"candidates in {root}/artifacts/mini/candidates (nq: 200)\n"),
@@ -121,7 +121,7 @@ def executed_notebook(root):
         new_output("stream", name="stderr", text="\r  0%|          | 0/2 [00:00<?, ?it/s]\r100%|██| 2/2 [00:00<00:00]\n"),
     ], metadata={"papermill": {"duration": 2.0}, "execution": {"iopub.status.busy": "2026-01-01"}})
     failed = new_code_cell("boom()", outputs=[new_output("error", ename="OSError", evalue=f"{root}/x missing",
-                                                          traceback=[f"File {root}/dearlib/data.py:3"])])
+                                                          traceback=[f"File {root}/dearlib/retrieval/data.py:3"])])
     first = new_markdown_cell("# 02 · Stage 1\n\n**Needs:** notebook 01\n**Time:** smoke — s, mini — s (later)")
     nb.cells = [first, params, injected, run, failed]
     return nb
@@ -137,11 +137,11 @@ def test_clean_notebook_keeps_what_teaches_and_drops_the_noise(tmp_path):
     assert [c.metadata.get("tags") for c in clean.cells if c.cell_type == "code"] == [["parameters"], None, None]
     stdout, stderr, image, table = clean.cells[2].outputs  # the last stream had only a bar: gone
     assert stdout.text == "candidates in artifacts/mini/candidates (nq: 200)\n"
-    assert stderr.text == ("dearlib/stage1.py:40: UserWarning: 2 groups have no hard negative\n  warnings.warn(msg)\n"
+    assert stderr.text == ("dearlib/stage1/training.py:40: UserWarning: 2 groups have no hard negative\n  warnings.warn(msg)\n"
                            "Some weights of BertForSequenceClassification were not initialized: ['classifier.bias']\n")
     assert image.data["image/png"] == "iVBORw0KGgo/tmp/AAAA"  # base64 is never rewritten
     assert table.data["text/html"] == "<td>results/mini</td>" and table.execution_count == 3
-    assert clean.cells[3].outputs[0].evalue == "x missing" and clean.cells[3].outputs[0].traceback == ["File dearlib/data.py:3"]
+    assert clean.cells[3].outputs[0].evalue == "x missing" and clean.cells[3].outputs[0].traceback == ["File dearlib/retrieval/data.py:3"]
 
 
 # one example of each thing docs/reference-run/README.md says the cleaning drops (ref.DROPPED)
@@ -217,7 +217,7 @@ def test_time_line_replaces_the_one_line_of_the_first_cell(tmp_path):
 
 
 def result(dataset, system, metrics, n=2, profile="mini"):
-    """A result file of the contract's shape (dearlib.results), its per-query values averaging to `metrics`."""
+    """A result file of the contract's shape (dearlib.evaluation.results), its per-query values averaging to `metrics`."""
     return {"dataset": dataset, "system": system, "profile": profile, "metrics": metrics,
             "per_query": {m: {f"q{i}": v for i in range(n)} for m, v in metrics.items()}, "queries_without_run": [],
             "provenance": {"config_hash": "x", "git_commit": "0123456789abcdef", "finished": "2026-01-01T00:10:00+00:00"}}
@@ -263,7 +263,7 @@ def test_results_page_reads_every_number_from_the_folder(tmp_path):
            "| dear-p | 2 | 75.00 | 56.78 | 37.50 |" in page
     assert "### nq\n\n| system | queries | nDCG@10 | Top-1 | Top-5 | Top-20 |\n|---|---|---|---|---|---|\n" \
            "| bm25 | 2 | 62.50 | 50.00 | 75.00 | 100.00 |" in page
-    # the published figures beside ours (dearlib/reported.yaml), a slice of DL19 named as such
+    # the published figures beside ours (dearlib/evaluation/reported.yaml), a slice of DL19 named as such
     assert "| dl19 | BM25 | nDCG@10 | 50.58 | 12.34 | 2 | not comparable | 2 of 43 queries |" in page
     assert "| dl19 | DeAR-L-8B | nDCG@10 | 77.91 |  |  | not run | in this profile (notebook 04) |" in page
     assert "| 01_candidate_retrieval.ipynb | 21 | 20 |\n| 02_stage1_distillation.ipynb | 19 | 723 |\n| all | 40 | 743 |" in page

@@ -5,8 +5,9 @@ import torch
 from peft import LoraConfig, TaskType, get_peft_model
 from transformers import LlamaForSequenceClassification
 
-from dearlib import models, released
-from dearlib.offline import OfflineError
+from dearlib.core import models
+from dearlib.core.offline import OfflineError
+from dearlib.evaluation import released
 
 
 @pytest.fixture(scope="module")

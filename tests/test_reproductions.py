@@ -4,7 +4,7 @@ import json
 import pytest
 
 from conftest import ROOT
-from dearlib import reproductions
+from dearlib.publish import reproductions
 
 
 def write(results, dataset, system, ndcg10, device="cpu: x86_64"):

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from dearlib.rerank import evaluate_reranker, first_query_with_grades, rerank, side_by_side
-from dearlib.records import Candidates, Passage, Query
+from dearlib.core.records import Candidates, Passage, Query
+from dearlib.stage1.rerank import evaluate_reranker, first_query_with_grades, rerank, side_by_side
 
 
 class TableScorer:
@@ -46,7 +46,7 @@ def test_evaluate_reranker_ndcg_and_top_k_by_hand(tmp_path):
 
 
 def test_evaluate_reranker_writes_the_result_file(tmp_path):
-    from dearlib.config import load_config
+    from dearlib.core.config import load_config
 
     cfg = load_config("smoke")
     lists = [cands("1", ["a", "b"])]

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from dearlib import config, schema
+from dearlib.core import config, schema
 
 SMOKE = (ROOT / "configs" / "smoke.yaml").read_text()
 KEY = "sk-proj-Zq81distinctive0KEY4tests"
@@ -128,7 +128,7 @@ def test_paper_training_arguments_from_the_notebooks_folder_load_in_deepspeed(mo
     are the ones transformers fills from the training arguments (a fixed value that differs stops the Trainer)."""
     import torch
 
-    from dearlib import stage1
+    from dearlib.stage1 import training as stage1
 
     monkeypatch.chdir(ROOT / "notebooks")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the GPU arguments, built on this machine

@@ -94,7 +94,8 @@ def test_pip_check_finds_only_the_dependencies_skipped_on_purpose():
 
 
 def test_a_result_file_records_the_locked_versions(tmp_path):
-    from dearlib import config, metrics, results
+    from dearlib.core import config
+    from dearlib.evaluation import metrics, results
 
     cfg = config.load_config("smoke")
     ev = metrics.evaluate({"q1": {"d1": 2.0, "d2": 1.0}}, {"q1": {"d1": 1}})

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from conftest import ROOT, training_callbacks
-from dearlib import models, stage1
-from dearlib.data import NQExample
-from dearlib.pairs import PairEncoder
-from dearlib.records import Candidates, Passage, Query
-from dearlib.rerank import Scorer, rerank
-from dearlib.teacher import BiEncoderTeacher, CrossEncoderTeacher, ScoreCache, Teacher, from_config
+from dearlib.core import models
+from dearlib.core.records import Candidates, Passage, Query
+from dearlib.retrieval.data import NQExample
+from dearlib.stage1 import training as stage1
+from dearlib.stage1.pairs import PairEncoder
+from dearlib.stage1.rerank import Scorer, rerank
+from dearlib.stage1.teacher import BiEncoderTeacher, CrossEncoderTeacher, ScoreCache, Teacher, from_config
 
 CFG = {"batch_size": 2, "lr": 1e-3, "epochs": 1, "max_steps": 6, "loss": "ce+ranknet+kl", "alpha": 0.1,
        "temperature": 2.0, "logging_steps": 1, "save_steps": 2, "warmup_steps": 0}
@@ -58,7 +59,7 @@ def test_nq_split_is_fixed_and_disjoint():
 
 
 def test_training_groups_are_the_training_split_cut_to_the_budget():
-    from dearlib import data
+    from dearlib.retrieval import data
 
     examples, pool = data.load_nq()
     docs = tuple(list(pool.values())[:12])  # every question gets the same 12 candidates: its gold one is rarely among them
@@ -220,7 +221,7 @@ def test_accelerate_launch_two_cpu_processes(tmp_path):
     groups = stage1.save_groups(toy_groups(8), tmp_path / "groups.jsonl")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ACCELERATE_USE_CPU": "1"}
     r = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-                        "-m", "dearlib.stage1", "--profile", "smoke", "--groups", str(groups), "--output", str(tmp_path / "ddp"),
+                        "-m", "dearlib.stage1.training", "--profile", "smoke", "--groups", str(groups), "--output", str(tmp_path / "ddp"),
                         "--max-steps", "2"], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "on 2 process(es)" in r.stdout
@@ -280,7 +281,7 @@ def test_find_student_prefers_the_saved_student_then_the_last_checkpoint(tmp_pat
 
 
 def test_tevatron_rows_become_groups_and_offline_is_one_message(monkeypatch):
-    from dearlib.offline import OfflineError
+    from dearlib.core.offline import OfflineError
 
     rows = [
         {"query_id": "1", "query": "q one", "positive_passages": [{"docid": "p", "title": "T", "text": "pos"}],

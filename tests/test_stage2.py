@@ -10,11 +10,13 @@ import pytest
 import torch
 
 from conftest import ROOT, training_callbacks
-from dearlib import cot, listwise, models, stage1, stage2
-from dearlib.config import load_config
-from dearlib.listwise import ListwiseReranker, sliding_windows
-from dearlib.permutation import ranking_text
-from dearlib.records import Candidates, Passage, Query
+from dearlib.core import models
+from dearlib.core.config import load_config
+from dearlib.core.records import Candidates, Passage, Query
+from dearlib.stage1 import training as stage1
+from dearlib.stage2 import cot, listwise, training as stage2
+from dearlib.stage2.listwise import ListwiseReranker, sliding_windows
+from dearlib.stage2.permutation import ranking_text
 
 # ------------------------------------------------------------------------------------------------- sliding window
 
@@ -306,7 +308,7 @@ def test_accelerate_launch_two_cpu_processes(tmp_path):
     stage1.new_student(cfg["stage1"], models.load_tokenizer("tiny-llama"), 0).save_pretrained(student_dir)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ACCELERATE_USE_CPU": "1"}
     r = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-                        "-m", "dearlib.stage2", "--profile", "smoke", "--data", str(data), "--output", str(tmp_path / "ddp"),
+                        "-m", "dearlib.stage2.training", "--profile", "smoke", "--data", str(data), "--output", str(tmp_path / "ddp"),
                         "--stage1", str(student_dir), "--max-steps", "2"], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "on 2 process(es)" in r.stdout
@@ -341,7 +343,7 @@ def test_vllm_backend_stops_where_the_transformers_rule_does(smoke, monkeypatch)
     completions running on past a complete ranking, as a sampled model does."""
     import types
 
-    from dearlib.permutation import parse
+    from dearlib.stage2.permutation import parse
 
     _, tok = smoke
     completions = ["<think>[3] or [1]?</think>[3] > [1] > [2] > [3] > [1] and so on",  # runs on past the full ranking

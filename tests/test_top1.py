@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from dearlib import top1
-from dearlib.records import Candidates, Passage, Query
+from dearlib.core.records import Candidates, Passage, Query
+from dearlib.stage1 import top1
 
 
 def lists(tops: dict[str, list[str]]) -> list[Candidates]:

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from dearlib import atomic, trec
-from dearlib.records import Candidates, Passage, Query, to_run
+from dearlib.core import atomic
+from dearlib.core.records import Candidates, Passage, Query, to_run
+from dearlib.retrieval import trec
 
 
 def write(tmp_path, text, name="f.txt"):

@@ -2,10 +2,11 @@
 window by hand-checked positions, and on smoke's slice of DL19 a relevant passage visibly climbs."""
 import pytest
 
-from dearlib import cot, data, window_walk
-from dearlib.config import load_config
-from dearlib.listwise import ListwiseReranker, sliding_windows
-from dearlib.records import Candidates, Dataset, Passage, Query
+from dearlib.core.config import load_config
+from dearlib.core.records import Candidates, Dataset, Passage, Query
+from dearlib.retrieval import data
+from dearlib.stage2 import cot, window_walk
+from dearlib.stage2.listwise import ListwiseReranker, sliding_windows
 
 # grades by passage number; d8 lies below rank_end (8) and must not move; unjudged passages count as 0
 GRADES = {"d1": 1, "d5": 2, "d7": 3, "d8": 3}

@@ -1,6 +1,6 @@
 """Load a profile's configuration (`configs/<profile>.yaml`) as plain data, checked against its schema, and hash it.
 
-A profile is one YAML file with a comment on each value. `load_config` checks it against `dearlib.schema` before
+A profile is one YAML file with a comment on each value. `load_config` checks it against `dearlib.core.schema` before
 any work (unknown keys, types, required keys, secrets), and `override` applies and checks a notebook's overrides
 the same way. Nothing here interprets the values: each notebook reads the section it needs; `repo_path` resolves a
 path-valued setting (the DeepSpeed file) against the repository root, whatever the working directory. The hash is

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
-ARCH_DIR = Path(__file__).resolve().parent.parent / "configs" / "architectures"
+from .schema import ROOT
+
+ARCH_DIR = ROOT / "configs" / "architectures"
 
 # The paper's models: (architecture file, head, LoRA or None). Sources in configs/paper.yaml.
 PAPER_MODELS = {

@@ -4,7 +4,7 @@ Every way a file can be unreadable (a broken gzip stream, bytes that are not UTF
 a `ReadError` whose message starts ``<file>:<line>:``, the line where the reader stopped. What the records
 *mean* is the caller's to check; `bad_record` words the message for a record that parses but lacks what the caller
 needs, with the same file and line (or entry) in front. A missing file stays a FileNotFoundError (it names the
-file already). Writing is `dearlib.atomic`'s job.
+file already). Writing is `dearlib.core.atomic`'s job.
 """
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ query's ranked list (what BM25 hands to Stage 1, and Stage 1 to Stage 2); a `Dat
 of every query with their relevance judgements (qrels). Runs and qrels are plain nested dicts, in the shape
 trec_eval, pytrec_eval and ir_measures use: ``{qid: {docid: score}}`` and ``{qid: {docid: grade}}``.
 
-These records hold data only; loading lives in `dearlib.data`, file formats in `dearlib.trec`,
-scoring in `dearlib.metrics`.
+These records hold data only; loading lives in `dearlib.retrieval.data`, file formats in `dearlib.retrieval.trec`,
+scoring in `dearlib.evaluation.metrics`.
 """
 from __future__ import annotations
 

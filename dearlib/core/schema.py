@@ -1,7 +1,7 @@
 """The profiles' schema: every key of ``configs/<profile>.yaml`` with its type, whether it is required, and its meaning.
 
-`check` runs inside `dearlib.config.load_config`, before any notebook reads a value, and on a notebook's
-overrides (`dearlib.config.override`). It stops at the first problem with the file (and line), the key's dotted
+`check` runs inside `dearlib.core.config.load_config`, before any notebook reads a value, and on a notebook's
+overrides (`dearlib.core.config.override`). It stops at the first problem with the file (and line), the key's dotted
 path and what is wrong: an unknown key (with the nearest valid one), a wrong type (expected and found), a value
 outside its choices, a missing required key or section, a path that names no file. It never prints a value it
 refuses: a value may be a secret pasted in the wrong place. API keys live in environment variables only;
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: dearlib/core/schema.py is two folders down
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ LORA = {
     "target_modules": Key("list[str]", "the linear layers that get an adapter"),
 }
 
-# the Trainer's settings both stages take (dearlib.stage1.training_arguments builds them for either)
+# the Trainer's settings both stages take (dearlib.stage1.training.training_arguments builds them for either)
 TRAINER = {
     "bf16": Key("bool", "bf16 on a GPU", required=False),
     "gradient_checkpointing": Key("bool", "gradient checkpointing on a GPU", required=False),
@@ -80,7 +80,7 @@ SCHEMA = {
         "nq_heldout": Key("int", "NQ questions held out for the QA evaluation"),
         "train_data": Key("str", "a hub data set of training groups instead of NQ", required=False),
         "training_data": Key("str", "what the Stage-1 student trains on: NQ groups (notebook 02's dear-p), or the in-domain "
-                             "control, each TREC DL year's student trained on the other year (dearlib.crossfit)",
+                             "control, each TREC DL year's student trained on the other year (dearlib.stage1.crossfit)",
                              required=False, choices=("nq", "trec-crossfit")),
         "group_size": Key("int", "passages per group: 1 positive + hard negatives"),
         "batch_size": Key("int", "groups per step and device"),
@@ -89,7 +89,7 @@ SCHEMA = {
         "max_steps": Key("int", "stop after this many steps (null: the epochs decide)", null=True),
         "warmup_steps": Key("int", "linear warm-up steps", required=False),
         "lr": Key("number", "learning rate"),
-        "loss": Key("str", "the training loss (dearlib.losses.LOSSES)"),
+        "loss": Key("str", "the training loss (dearlib.stage1.losses.LOSSES)"),
         "alpha": Key("number", "weight of the KL distillation term"),
         "temperature": Key("number", "distillation temperature"),
         **TRAINER,

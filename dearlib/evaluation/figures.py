@@ -1,7 +1,7 @@
 """The paper's figures, redrawn from result files (and training-loss curves), beside the figures it reports.
 
-Each ``panel_*`` function reads a `dearlib.evaluation.Collection` (the result files of one profile) and the
-published figures (`dearlib.report.reported`), and returns a `Panel`: a matplotlib Figure (None when none of its
+Each ``panel_*`` function reads a `dearlib.evaluation.tables.Collection` (the result files of one profile) and the
+published figures (`dearlib.evaluation.report.reported`), and returns a `Panel`: a matplotlib Figure (None when none of its
 inputs exists) and messages naming every missing input file with the notebook that writes it. A result file
 written under another profile or an older configuration is drawn with a dagger (†) in its label and named in the
 messages, never mixed in silently. `save` writes a panel as PNG and PDF, atomically.
@@ -33,14 +33,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from . import atomic
-from .evaluation import COMPARISONS, EVAL_SETS, SYSTEMS, Collection, comparisons
+from ..core import atomic
+from . import systems as registry
+from .tables import COMPARISONS, EVAL_SETS, Collection, comparisons
 
-COLORS = {"bm25": "#7f7f7f", "teacher": "#1f77b4", "dear-p": "#ff7f0e", "dear-l": "#2ca02c", "dear-p-indomain": "#8c564b",
-          "listwise-zeroshot": "#9467bd"}
-NAMES = {"bm25": "BM25", "teacher": "teacher", "dear-p": "DeAR-P", "dear-l": "DeAR-L", "dl19": "DL19", "dl20": "DL20",
-         "noveleval": "NovelEval", "nq": "NQ", "dear-p-indomain": "DeAR-P in-domain (control)",
-         "listwise-zeroshot": "listwise zero-shot"}
+DATASET_NAMES = {"dl19": "DL19", "dl20": "DL20", "noveleval": "NovelEval", "nq": "NQ"}
+
+
+def shown_name(key: str) -> str:
+    """A system's display name (the registry's) or a dataset's; anything else as it is."""
+    return registry.name(key) if registry.get(key) else DATASET_NAMES.get(key, key)
+
+
 DAGGER = " †"
 STALE_NOTE = "† result file from another profile or an older config (see the notebook's messages)"
 CI_LEVEL, RESAMPLES, CI_SEED = 0.95, 10_000, 0
@@ -100,7 +104,7 @@ def panel_efficiency(coll: Collection, reported: list[dict], dataset: str = "dl1
     panel = Panel("a_efficiency_tradeoff")
     paper = [r for r in reported if r["table"] == "efficiency" and r["dataset"] == dataset]
     ours = []
-    for s in SYSTEMS:
+    for s in registry.ids():
         rec = _lookup(coll, panel, dataset, s)
         if rec is not None:
             ours.append((s, rec))
@@ -129,14 +133,14 @@ def panel_efficiency(coll: Collection, reported: list[dict], dataset: str = "dl1
         sec = rec["provenance"].get("seconds_per_query")
         devices.add(rec["provenance"].get("device", "?"))
         if sec:
-            ax.bar(x, sec, color=COLORS[s], width=0.6, alpha=0.85)
+            ax.bar(x, sec, color=registry.color(s), width=0.6, alpha=0.85)
             parts = rec["provenance"].get("stage_seconds_per_query") or {}
             split = "".join(f"\n{'+ ' if i else ''}{k} {v:.2g}" for i, (k, v) in enumerate(parts.items()))  # narrow as a bar
             time_label(x, f"{sec:.2g} s{split}")
         else:
             time_label(x, "time not\nrecorded", color="#555555")
             panel.messages.append(f"{dataset}/{s}.json records no seconds_per_query: drawn without a time bar")
-        labels.append(_label(coll, dataset, s, NAMES[s]) + f"\ndepth {rec['provenance'].get('depth')}")
+        labels.append(_label(coll, dataset, s, shown_name(s)) + f"\ndepth {rec['provenance'].get('depth')}")
         xs_o.append(x)
     if paper:
         ax2.plot(xs_p, [r["nDCG@10"] for r in paper], "k-o", label="nDCG@10, paper")
@@ -147,7 +151,7 @@ def panel_efficiency(coll: Collection, reported: list[dict], dataset: str = "dl1
     ax.set_yscale("log")
     ax.set_ylim(1e-4, 200)
     ax.set_ylabel("time per query (seconds, log scale; bars)")
-    ax2.set_ylabel(f"{NAMES.get(dataset, dataset)} nDCG@10 (x 100; line)")
+    ax2.set_ylabel(f"{shown_name(dataset)} nDCG@10 (x 100; line)")
     ax2.set_ylim(0, 100)
     ax.set_xticks(xs_p + xs_o, labels, fontsize=7)
     if paper:
@@ -156,7 +160,7 @@ def panel_efficiency(coll: Collection, reported: list[dict], dataset: str = "dl1
                 va="top", fontsize=8, style="italic")
     ax.text(offset + (len(ours) - 1) / 2, 0.97, f"this kit ({coll.profile})", transform=ax.get_xaxis_transform(),
             ha="center", va="top", fontsize=8, style="italic")
-    ax.set_title(f"Efficiency trade-off on {NAMES.get(dataset, dataset)}: the paper's figure (GPUs; it prints no time unit, "
+    ax.set_title(f"Efficiency trade-off on {shown_name(dataset)}: the paper's figure (GPUs; it prints no time unit, "
                  f"seconds per query assumed)\nand this kit ({coll.profile} profile, {', '.join(sorted(devices))})", fontsize=9)
     ax2.legend(loc="upper right", bbox_to_anchor=(1, 0.92), fontsize=7)
     _footnote(fig, any(DAGGER in l for l in labels), "teacher time may come from its score cache")
@@ -224,8 +228,8 @@ def _ours_with_ci(coll: Collection, panel: Panel, datasets, systems, measure: st
                 if len(pq) < 2:
                     panel.messages.append(f"{d}/{s}.json: {len(pq)} query, no interval drawn")
         if values:
-            label = f"{NAMES.get(s, s)} (ours){DAGGER if any(coll.flags(coll.get(d, s)) for d in values) else ''}"
-            series.append((label, values, {"color": COLORS.get(s)}))
+            label = f"{shown_name(s)} (ours){DAGGER if any(coll.flags(coll.get(d, s)) for d in values) else ''}"
+            series.append((label, values, {"color": registry.color(s, None)}))
             cis[label] = ci
     return series, cis, flagged, queries
 
@@ -234,7 +238,7 @@ def _draw_bars(panel: Panel, coll: Collection, datasets, series, cis, flagged, q
     fig = _figure(9, 4.4)
     ax = fig.add_subplot()
     _grouped_bars(ax, list(datasets), series, width=0.8 / len(series), cis=cis)
-    ax.set_xticks(range(len(datasets)), [f"{NAMES.get(d, d)}\n({queries.get(d, 0)} queries here)" for d in datasets])
+    ax.set_xticks(range(len(datasets)), [f"{shown_name(d)}\n({queries.get(d, 0)} queries here)" for d in datasets])
     ax.set_ylabel(f"{measure} (x 100)")
     ax.set_ylim(0, 105)
     ax.set_title(title, fontsize=10)
@@ -244,9 +248,10 @@ def _draw_bars(panel: Panel, coll: Collection, datasets, series, cis, flagged, q
     return panel
 
 
-def panel_ci_bars(coll: Collection, datasets=EVAL_SETS, systems=SYSTEMS, measure: str = "nDCG@10") -> Panel:
+def panel_ci_bars(coll: Collection, datasets=EVAL_SETS, systems=None, measure: str = "nDCG@10") -> Panel:
     """A measure per dataset and system (ours only), each bar with its 95% bootstrap interval over queries."""
     panel = Panel(f"{measure.replace('@', '')}_ci_per_dataset".lower())
+    systems = registry.ids() if systems is None else systems
     series, cis, flagged, queries = _ours_with_ci(coll, panel, datasets, systems, measure)
     if not series:
         return _skip(panel, "no result file of ours on " + ", ".join(datasets))
@@ -258,7 +263,7 @@ def panel_ndcg_by_dataset(coll: Collection, reported: list[dict], datasets=EVAL_
     """(b) nDCG@10 per dataset: ours (BM25, teacher, DeAR-P, DeAR-L, with bootstrap intervals) beside the paper's
     (hatched, no interval: the paper gives no per-query values)."""
     panel = Panel("b_ndcg10_per_dataset")
-    series, cis, flagged, queries = _ours_with_ci(coll, panel, datasets, SYSTEMS, "nDCG@10")
+    series, cis, flagged, queries = _ours_with_ci(coll, panel, datasets, registry.ids(), "nDCG@10")
     if not series:
         return _skip(panel, "no result file of ours on " + ", ".join(datasets))
     for s, method in (("bm25", "BM25"), ("dear-p", "DeAR-P-8B"), ("dear-l", "DeAR-L-8B")):
@@ -268,7 +273,7 @@ def panel_ndcg_by_dataset(coll: Collection, reported: list[dict], datasets=EVAL_
             if r and "nDCG@10" in r:
                 values[d] = r["nDCG@10"]
         if values:
-            series.append((f"{method} (paper)", values, {"color": "white", "edgecolor": COLORS[s], "hatch": "//"}))
+            series.append((f"{method} (paper)", values, {"color": "white", "edgecolor": registry.color(s), "hatch": "//"}))
     return _draw_bars(panel, coll, datasets, series, cis, flagged, queries, "nDCG@10",
                       f"nDCG@10 per dataset: this kit ({coll.profile} profile) and the paper",
                       CI_NOTE + ";\nthe paper's hatched bars have none: it publishes no per-query values")
@@ -279,15 +284,15 @@ def panel_noveleval(coll: Collection, reported: list[dict], dataset: str = "nove
     panel = Panel("c_noveleval_cutoffs")
     cutoffs = ["nDCG@1", "nDCG@5", "nDCG@10"]
     series, flagged = [], False
-    for s in SYSTEMS:
+    for s in registry.ids():
         rec = _lookup(coll, panel, dataset, s)
         if rec is not None:
             flagged |= bool(coll.flags(rec))
-            series.append((f"{_label(coll, dataset, s, NAMES[s])} (ours)", {m: 100 * rec["metrics"][m] for m in cutoffs},
-                           {"color": COLORS[s]}))
+            series.append((f"{_label(coll, dataset, s, shown_name(s))} (ours)", {m: 100 * rec["metrics"][m] for m in cutoffs},
+                           {"color": registry.color(s)}))
     if not series:
         return _skip(panel, f"no result file of ours on {dataset}")
-    paper_colors = {"bm25": COLORS["bm25"], "gpt-4": "#9467bd", "dear-l": COLORS["dear-l"]}
+    paper_colors = {"bm25": registry.color("bm25"), "gpt-4": "#9467bd", "dear-l": registry.color("dear-l")}
     for s, color in paper_colors.items():
         r = _published(reported, "NovelEval", dataset, s)
         if r:
@@ -298,7 +303,7 @@ def panel_noveleval(coll: Collection, reported: list[dict], dataset: str = "nove
     ax.set_xticks(range(len(cutoffs)), cutoffs)
     ax.set_ylabel("nDCG (x 100)")
     ax.set_ylim(0, 105)
-    n = max(len(coll.get(dataset, s)["per_query"].get("nDCG@10", {})) for s in SYSTEMS if coll.get(dataset, s))
+    n = max(len(coll.get(dataset, s)["per_query"].get("nDCG@10", {})) for s in registry.ids() if coll.get(dataset, s))
     ax.set_title(f"NovelEval-2306 ({n} queries here), nDCG at 1, 5 and 10: this kit ({coll.profile}) and the paper",
                  fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -323,7 +328,7 @@ def panel_loss_ablation(coll: Collection, losses: list[str], datasets: list[str]
                 values[loss] = 100 * rec["metrics"]["nDCG@10"]
                 flagged |= bool(coll.flags(rec))
         if values:
-            series.append((f"{NAMES.get(d, d)}", values, {"color": palette[i % len(palette)]}))
+            series.append((f"{shown_name(d)}", values, {"color": palette[i % len(palette)]}))
     if not series:
         return _skip(panel, "no ablation result file (dear-p-<loss>)")
     fig = _figure(8.5, 4.2)
@@ -333,7 +338,7 @@ def panel_loss_ablation(coll: Collection, losses: list[str], datasets: list[str]
         rec = coll.get(d, "bm25")
         if rec is not None:
             ax.axhline(100 * rec["metrics"]["nDCG@10"], ls="--", lw=1, color=palette[i % len(palette)],
-                       label=f"BM25 on {NAMES.get(d, d)}")
+                       label=f"BM25 on {shown_name(d)}")
     steps = {((coll.get(d, f"dear-p-{l}")["provenance"].get("config") or {}).get("stage1", {}).get("ablation", {}).get("max_steps", "?"))
              for d in datasets for l in losses if coll.get(d, f"dear-p-{l}")}
     ax.set_xticks(range(len(losses)), losses)
@@ -444,7 +449,7 @@ def panel_differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", 
     for ax, d in zip(axes, shown):
         sub = df[df["dataset"] == d]
         order = [s for s in systems if s in set(sub["system"])]
-        palette = {s: COLORS.get(s, "#444444") for s in order}
+        palette = {s: registry.color(s) for s in order}
         with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib's deprecated `vert`: not ours to mend
             warnings.simplefilter("ignore", DeprecationWarning)
             sns.boxplot(data=sub, x="system", y="difference", order=order, fill=False, color="#555555", width=0.5,
@@ -456,12 +461,12 @@ def panel_differences(coll: Collection, datasets=EVAL_SETS, systems=("teacher", 
             yerr = [[max(0.0, mean - lo)], [max(0.0, hi - mean)]] if math.isfinite(lo) else None
             ax.errorbar([i + 0.33], [mean], yerr=yerr, fmt="D", color="black", ms=4, capsize=3, lw=1, label=f"{d}/{s}")
         ax.axhline(0, color="#999999", lw=0.8, ls="--")
-        ax.set_xticks(range(len(order)), [_label(coll, d, s, NAMES.get(s, s)) for s in order])
+        ax.set_xticks(range(len(order)), [_label(coll, d, s, shown_name(s)) for s in order])
         flagged |= any(coll.flags(coll.get(d, s)) for s in order + [baseline])
         ax.set_xlabel("")
-        ax.set_ylabel(f"{measure} minus {NAMES.get(baseline, baseline)}'s, per query (x 100)" if ax is axes[0] else "")
-        ax.set_title(f"{NAMES.get(d, d)} ({sub['query'].nunique()} queries)", fontsize=10)
-    fig.suptitle(f"Per-query {measure} against {NAMES.get(baseline, baseline)} ({coll.profile} profile): "
+        ax.set_ylabel(f"{measure} minus {shown_name(baseline)}'s, per query (x 100)" if ax is axes[0] else "")
+        ax.set_title(f"{shown_name(d)} ({sub['query'].nunique()} queries)", fontsize=10)
+    fig.suptitle(f"Per-query {measure} against {shown_name(baseline)} ({coll.profile} profile): "
                  "above the dashed line the reranker wins", fontsize=10)
     _footnote(fig, flagged, "each dot one query; box: quartiles; black diamond: the mean difference, "
               + CI_NOTE.replace("error bars", "its bar"))
@@ -494,8 +499,8 @@ def panel_wins_losses(coll: Collection, datasets=EVAL_SETS, pairs=COMPARISONS, m
     for y, r in zip(ys, rows):
         ax.annotate(f"p = {r['p_wilcoxon']:.2g}" if math.isfinite(r["p_wilcoxon"]) else "no test", (r["n"], y),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
-    name = lambda d, s: _label(coll, d, s, NAMES.get(s, s))  # noqa: E731 (with a dagger when the file is flagged)
-    ax.set_yticks(ys, [f"{NAMES.get(r['dataset'], r['dataset'])}: {name(r['dataset'], r['system'])} vs "
+    name = lambda d, s: _label(coll, d, s, shown_name(s))  # noqa: E731 (with a dagger when the file is flagged)
+    ax.set_yticks(ys, [f"{shown_name(r['dataset'])}: {name(r['dataset'], r['system'])} vs "
                        f"{name(r['dataset'], r['baseline'])}" for r in rows], fontsize=8)
     for y, (r, nxt) in zip(ys, zip(rows, rows[1:])):
         if r["dataset"] != nxt["dataset"]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import ir_measures
 
-from .records import Qrels, Run
+from ..core.records import Qrels, Run
 
 NDCG = ("nDCG@1", "nDCG@5", "nDCG@10")
 

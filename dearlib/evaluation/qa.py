@@ -1,7 +1,7 @@
 """Open-domain QA evaluation: Top-k answer accuracy of ranked passage lists (DPR's retrieval accuracy).
 
 A question counts as answered at k when one of the top k passages of its list contains an answer string
-(`dearlib.answers.has_answer`, DPR's match, on the passage text without its title, as DPR's evaluation does).
+(`dearlib.evaluation.answers.has_answer`, DPR's match, on the passage text without its title, as DPR's evaluation does).
 Top-k is the fraction of questions answered at k; a question without a candidate list counts as not answered
 and is named. Results are an `Evaluation` (measures ``Top-1``, ``Top-5``, ``Top-20``, per query 1.0 or 0.0), so
 they are written under the results contract like any ranking measure. This module ranks nothing and reads no model.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..core.records import Candidates
 from .answers import has_answer
 from .metrics import Evaluation
-from .records import Candidates
 
 TOP_K = (1, 5, 20)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import readers
+from ..core import readers
 
 # [README] the released checkpoints (see ../shared/reference/reported-figures.md)
 STUDENTS = ("abdoelsayed/dear-8b-reranker-ce-v1", "abdoelsayed/dear-8b-reranker-ce-lora-v1",
@@ -31,7 +31,7 @@ def _adapter_config(name: str) -> dict | None:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
 
-    from .offline import require_network
+    from ..core.offline import require_network
 
     require_network(f"the released checkpoint {name!r}", NEEDS)
     try:
@@ -44,7 +44,7 @@ def _load(cls, name: str, dtype, **kw):
     """A full model, or an adapter merged into its base; with the tokenizer that goes with it."""
     from transformers import AutoTokenizer
 
-    from .models import _from_hub, ensure_pad
+    from ..core.models import _from_hub, ensure_pad
 
     adapter = _adapter_config(name)
     base = adapter["base_model_name_or_path"] if adapter else name

@@ -1,15 +1,15 @@
 """The experiment table and the reported-vs-reproduced table: result files against the paper's figures.
 
 `table()` returns one row per (dataset, system) with our nDCG@1/5/10 (x 100) and, where one is published,
-the reported value and its source; `python -m dearlib.report --profile mini` prints it. `paper_comparison()`
+the reported value and its source; `python -m dearlib.evaluation.report --profile mini` prints it. `paper_comparison()`
 returns one row per figure the paper reports (``reported.yaml``, each with its source) with our value where the
 kit ran that system, and a status, exactly one of `STATUSES`: reproduced (within `TOLERANCE`), differs, not
 comparable (a slice of the query set, another question set, another model than the figure's `model`, or
 the kit's small models outside the `paper` profile), not run; the `detail` column says by how much or why. `check()` turns a "differs" row into an error
 naming the figure, so a notebook that calls it fails its papermill run (notebooks 01 and 07). A result file from
-another profile or an older configuration is flagged in its `warning` column (`dearlib.evaluation.Collection`).
-``python -m dearlib.report --profile mini --paper`` prints it (run_all.sh prints both, at the end). It reads only
-result files (`dearlib.results`); it computes no metric itself.
+another profile or an older configuration is flagged in its `warning` column (`dearlib.evaluation.tables.Collection`).
+``python -m dearlib.evaluation.report --profile mini --paper`` prints it (run_all.sh prints both, at the end). It reads only
+result files (`dearlib.evaluation.results`); it computes no metric itself.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .beir import SETS as BEIR_SETS
+from ..retrieval.beir import SETS as BEIR_SETS
 from .metrics import NDCG
 from .results import DATASETS, load_results
 
@@ -81,7 +81,10 @@ def classify(reported_value: float, ours: float | None, tolerance: float = TOLER
 def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, tolerance: float = TOLERANCE,
                      path: str | Path = REPORTED) -> pd.DataFrame:
     """One row per published figure (TREC DL, NovelEval, BEIR, NQ), our value beside it, a status, why, its source."""
-    from .evaluation import SYSTEMS, Collection, producer
+    from .systems import ids, producer
+    from .tables import Collection
+
+    ours_systems = ids()
 
     coll = Collection.load(results_dir, profile, seed)
     rows = []
@@ -91,12 +94,12 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
         for m in MEASURES:
             if m not in r:
                 continue
-            rec = coll.get(r["dataset"], r["system"]) if r["system"] in SYSTEMS else None
+            rec = coll.get(r["dataset"], r["system"]) if r["system"] in ours_systems else None
             ours = round(100 * rec["metrics"][m], 2) if rec and m in rec["metrics"] else None
             n_ours = len(rec["per_query"].get(m, {})) if rec else None
             # a published figure may carry its own tolerance (reported.yaml says why); never below the one asked for
             tol = max(tolerance, (r.get("tolerance") or {}).get(m, 0))
-            if r["system"] not in SYSTEMS:
+            if r["system"] not in ours_systems:
                 st, detail = "not run", "a baseline the kit does not implement"
             else:
                 st, detail = classify(r[m], ours, tol, n_ours, r.get("queries"))
@@ -113,7 +116,7 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
                 elif st != "not comparable" and rec is not None and profile != "paper" and r["system"] != "bm25":
                     st, detail = "not comparable", f"profile {profile}: the kit's small models, not the paper's"
             rows.append({"table": r["table"], "dataset": r["dataset"], "method": r["method"], "measure": m,
-                         "reported": r[m], "ours": ours, "our system": r["system"] if r["system"] in SYSTEMS else "",
+                         "reported": r[m], "ours": ours, "our system": r["system"] if r["system"] in ours_systems else "",
                          "queries": n_ours, "status": st, "detail": detail,
                          "warning": coll.flag_text(r["dataset"], r["system"]) if rec else "",
                          "source": r["source"], "note": r.get("note", "")})
@@ -157,7 +160,7 @@ def markdown(df: pd.DataFrame) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dearlib.report", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m dearlib.evaluation.report", description=__doc__.split("\n")[0])
     ap.add_argument("--results", default="results", help="the results folder (default: results)")
     ap.add_argument("--profile", default="mini")
     ap.add_argument("--paper", action="store_true", help="print the reported-vs-reproduced table instead")

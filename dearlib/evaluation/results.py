@@ -14,10 +14,11 @@ import platform
 import subprocess
 from pathlib import Path
 
-from . import atomic, readers
-from .config import config_hash
-from .beir import SETS as BEIR_SETS
-from .data import DATASETS as _DATA
+from ..core import atomic, readers
+from ..core.config import config_hash
+from ..core.schema import ROOT
+from ..retrieval.beir import SETS as BEIR_SETS
+from ..retrieval.data import DATASETS as _DATA
 from .metrics import Evaluation
 
 DATASETS = tuple(_DATA) + tuple(BEIR_SETS)  # dl19, dl20, noveleval, nq; the BEIR sets of the paper profile
@@ -29,7 +30,7 @@ def now() -> str:
 
 
 def git_commit() -> str:
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()

@@ -1,7 +1,7 @@
 """Evaluation from result files only: tables, per-query wins and losses, paired significance, efficiency.
 
 `Collection` reads every result file of a profile (``results/<profile>/<dataset>/<system>.json``, see
-`dearlib.results`) and flags, rather than mixes silently, a file written under another profile or under a
+`dearlib.evaluation.results`) and flags, rather than mixes silently, a file written under another profile or under a
 configuration other than the current ``configs/<profile>.yaml`` (its provenance ``config_hash`` differs; the
 flag names the settings that changed). A missing file is reported with the notebook that writes it, never a crash.
 
@@ -10,7 +10,7 @@ share (`paired`: wins / ties / losses, Student's paired t-test and the Wilcoxon 
 and uncorrected for multiple comparisons), the time per query each stage recorded (`efficiency_table`) and a
 summary written atomically under ``results/<profile>/tables/`` (`write_summary`).
 
-This module computes no ranking measure itself (`dearlib.metrics` did, when the result was written), trains and
+This module computes no ranking measure itself (`dearlib.evaluation.metrics` did, when the result was written), trains and
 reranks nothing, and reads no model. The BEIR sets (`BEIR`) have results in the `paper` profile only.
 """
 from __future__ import annotations
@@ -23,40 +23,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import atomic
-from .beir import SETS as BEIR_SETS
-from .config import config_hash, load_config
+from ..core import atomic
+from ..core.config import config_hash, load_config
+from ..retrieval.beir import SETS as BEIR_SETS
+from . import systems as registry
 from .metrics import NDCG
 from .results import DATASETS, read_result, result_path
+from .systems import producer
 
 EVAL_SETS = ("dl19", "dl20", "noveleval")  # the ranking evaluation sets of notebook 05
-SYSTEMS = ("bm25", "teacher", "dear-p", "dear-p-indomain", "dear-l", "listwise-zeroshot")
-STAGES = {"bm25": "first stage (BM25)", "teacher": "Stage-1 teacher (pointwise)", "dear-p": "Stage 1 (pointwise student)",
-          "dear-l": "Stage 1 + Stage 2 (listwise)",
-          "dear-p-indomain": "Stage 1, in-domain control (trained on the other TREC DL year)",
-          "listwise-zeroshot": "Stage 1 + the listwise base without the Stage-2 adapter"}
 BEIR = BEIR_SETS  # the paper's eight BEIR sets, name -> the paper's column (paper profile only)
 COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"),
                ("dear-p-indomain", "bm25"), ("dear-l", "listwise-zeroshot"))
-NOTEBOOKS = {"01": "01_candidate_retrieval.ipynb", "02": "02_stage1_distillation.ipynb", "04": "04_stage2_listwise.ipynb",
-             "06": "06_open_domain_qa.ipynb", "08": "08_released_checkpoints.ipynb"}
-
-
-def producer(dataset: str, system: str) -> str:
-    """The notebook that writes `results/<profile>/<dataset>/<system>.json`."""
-    if system.endswith("-released"):
-        n = "08"
-    elif system == "bm25":
-        n = "01"
-    elif system in ("dear-l", "listwise-zeroshot") or system.startswith("dear-l-"):
-        n = "04"
-    elif dataset == "nq":
-        n = "06"
-    else:
-        n = "02"
-    return f"notebook {n} ({NOTEBOOKS[n]})"
-
-
 def expected_config(profile: str, seed: int) -> dict:
     """The configuration a notebook run with these parameters records (the notebooks set `seed` before hashing)."""
     cfg = load_config(profile)
@@ -141,8 +119,9 @@ def status(coll: Collection, dataset: str, system: str) -> str:
     return "ok" if coll.get(dataset, system) else f"not run ({producer(dataset, system).split(' (')[0]})"
 
 
-def ndcg_table(coll: Collection, dataset: str, systems=SYSTEMS) -> pd.DataFrame:
+def ndcg_table(coll: Collection, dataset: str, systems=None) -> pd.DataFrame:
     """nDCG@1/5/10 x 100 of each system on one dataset; a system without a result file says which notebook writes it."""
+    systems = registry.ids() if systems is None else systems
     rows = []
     for system in systems:
         rec = coll.get(dataset, system)
@@ -227,13 +206,14 @@ def comparisons(coll: Collection, dataset: str, pairs=COMPARISONS, measure: str 
 # ------------------------------------------------------------------------------------------------- efficiency
 
 
-def efficiency_table(coll: Collection, datasets=EVAL_SETS, systems=SYSTEMS) -> pd.DataFrame:
+def efficiency_table(coll: Collection, datasets=EVAL_SETS, systems=None) -> pd.DataFrame:
     """Seconds per query each stage recorded in its provenance, with the depth it reranked and the device."""
+    systems = registry.ids() if systems is None else systems
     rows = []
     for dataset in datasets:
         for system in systems:
             rec = coll.get(dataset, system)
-            row = {"dataset": dataset, "system": system, "stage": STAGES.get(system, system)}
+            row = {"dataset": dataset, "system": system, "stage": registry.stage(system)}
             if rec is None:
                 row.update({"seconds_per_query": math.nan, "note": status(coll, dataset, system)})
             else:
@@ -251,8 +231,9 @@ def efficiency_table(coll: Collection, datasets=EVAL_SETS, systems=SYSTEMS) -> p
     return pd.DataFrame(rows)
 
 
-def beir_table(coll: Collection, systems=SYSTEMS) -> pd.DataFrame:
+def beir_table(coll: Collection, systems=None) -> pd.DataFrame:
     """nDCG@10 x 100 per BEIR set and system where a result file exists; the rest say why not."""
+    systems = registry.ids() if systems is None else systems
     rows = []
     for name, column in BEIR.items():
         row = {"dataset": name, "name": column}
@@ -325,7 +306,7 @@ def compare_runs(dir_a: str | Path, dir_b: str | Path, profile: str, tol: float 
 def main(argv=None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m dearlib.evaluation", description="Compare the metrics of two runs.")
+    ap = argparse.ArgumentParser(prog="python -m dearlib.evaluation.tables", description="Compare the metrics of two runs.")
     ap.add_argument("command", choices=["compare"])
     ap.add_argument("a", help="a results folder")
     ap.add_argument("b", help="another results folder")

@@ -1,9 +1,9 @@
 """The DeAR pipeline as a picture: BM25 top-k -> Stage 1 -> Stage 2 -> metrics, labelled with a profile's settings.
 
-`boxes(cfg)` says what each box holds: with a profile's config (`dearlib.config.load_config`) its depths, window and
+`boxes(cfg)` says what each box holds: with a profile's config (`dearlib.core.config.load_config`) its depths, window and
 step (``retrieval.depth``, ``stage1.eval_depth``, ``stage2.inference.*``, ``stage2_data.*``); without one, generic
 labels (top k). `pipeline(cfg)` draws the boxes with matplotlib and returns the Figure; `mermaid(cfg)` writes the
-same boxes as a Mermaid flowchart (docs/pipeline.md, which GitHub renders). ``python -m dearlib.diagrams`` writes
+same boxes as a Mermaid flowchart (docs/pipeline.md, which GitHub renders). ``python -m dearlib.publish.diagrams`` writes
 figures/pipeline.png for the mini profile (``--profile smoke``: figures/smoke/pipeline.png) and prints its Mermaid
 block.
 
@@ -19,10 +19,11 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from . import atomic
-from .listwise import sliding_windows
+from ..core import atomic
+from ..core.schema import ROOT
+from ..stage2.listwise import sliding_windows
 
-# the colours of the paper's figures (dearlib.figures): BM25 grey, teacher blue, DeAR-P orange, DeAR-L green
+# the colours of the paper's figures (dearlib.evaluation.figures): BM25 grey, teacher blue, DeAR-P orange, DeAR-L green
 EDGE = {"bm25": "#7f7f7f", "stage1": "#ff7f0e", "stage2": "#2ca02c", "metrics": "#444444", "teacher": "#1f77b4",
         "cot": "#2ca02c"}
 FILL = {"bm25": "#f2f2f2", "stage1": "#fff0e0", "stage2": "#e6f4e6", "metrics": "#f7f7f7", "teacher": "#e6f0fa",
@@ -130,14 +131,14 @@ def save(fig: Figure, path: str | Path, dpi: int = 160) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .config import load_config
+    from ..core.config import load_config
 
     ap = argparse.ArgumentParser(description="Draw the DeAR pipeline of a profile (PNG) and print its Mermaid block.")
     ap.add_argument("--profile", default="mini")
     ap.add_argument("--out", help="the PNG (default: figures/pipeline.png for mini, figures/<profile>/pipeline.png else)")
     args = ap.parse_args(argv)
     cfg = load_config(args.profile)
-    figures = Path(__file__).resolve().parent.parent / "figures"
+    figures = ROOT / "figures"
     out = args.out or (figures / "pipeline.png" if args.profile == "mini" else figures / args.profile / "pipeline.png")
     print(save(pipeline(cfg), out))
     print(mermaid(cfg), end="")

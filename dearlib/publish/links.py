@@ -2,7 +2,7 @@
 
 `targets` lists each link and image target of a Markdown text (``[text](target)``, ``![alt](target)``,
 ``<img src="target">``), leaving out fenced and inline code; `rewrite` maps every relative target through a
-function (`dearlib.reference_run` uses it to move notebooks/ links to docs/reference-run/); `broken` says which
+function (`dearlib.publish.reference_run` uses it to move notebooks/ links to docs/reference-run/); `broken` says which
 relative targets of a file do not resolve from the file's own folder, a ``#heading`` into a Markdown page
 included (GitHub's anchors). Absolute URLs (``https:``, ``mailto:``), ``attachment:`` images and pure ``#anchor``
 links within a notebook are not checked; it never touches the network.

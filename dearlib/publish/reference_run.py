@@ -4,17 +4,17 @@ Three pieces, each used by ``scripts/reference_run.py`` (which runs ``run_all.sh
 ``docs/reference-run/``):
 
 - `write_timings` records each notebook's wall time with the commit and the machine (``run_all.sh`` calls
-  ``python -m dearlib.reference_run timings``; it writes ``outputs/<profile>/timings.json``);
+  ``python -m dearlib.publish.reference_run timings``; it writes ``outputs/<profile>/timings.json``);
 - `clean_notebook` makes an executed notebook readable outside this machine: widget state and papermill's
   metadata gone, absolute paths made relative to the checkout (its parent ``..``, home folders ``~``, temporary
   ones ``<tmp>``),
   progress bars and library warnings (FutureWarning, UserWarning, ..., and transformers' "LOAD REPORT" tables of
   newly initialised weights) dropped; relative links of the markdown cells rewritten to resolve from
-  docs/reference-run/ (`dearlib.links`); figures, tables and the notebook's own messages stay; `set_time_line`
+  docs/reference-run/ (`dearlib.publish.links`); figures, tables and the notebook's own messages stay; `set_time_line`
   rewrites the ``**Time:**`` line of the first markdown cell;
 - `results_page` renders RESULTS.md from the files under ``docs/reference-run/`` only (result files, timings,
-  the Stage-1 budget curve), the published figures coming from ``dearlib/reported.yaml`` through
-  `dearlib.report.paper_comparison`; ``python -m dearlib.reference_run page`` rewrites RESULTS.md from them.
+  the Stage-1 budget curve), the published figures coming from ``dearlib/evaluation/reported.yaml`` through
+  `dearlib.evaluation.report.paper_comparison`; ``python -m dearlib.publish.reference_run page`` rewrites RESULTS.md from them.
 
 It runs no notebook and computes no metric: every number it prints is read from a file.
 """
@@ -33,17 +33,18 @@ from pathlib import Path
 
 import nbformat
 
-from . import atomic, budget_curve, links, readers
-from .evaluation import SYSTEMS
-from .metrics import NDCG
-from .results import DATASETS, git_commit, library_versions, load_results, now
-from .schema import ROOT
+from ..core import atomic, readers
+from ..core.schema import ROOT
+from ..evaluation import systems as registry
+from ..evaluation.metrics import NDCG
+from ..evaluation.results import DATASETS, git_commit, library_versions, load_results, now
+from ..stage1 import budget_curve
+from . import links
 
 REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
 TOP_K = ("Top-1", "Top-5", "Top-20")
 # said before a table whose rows average over other queries than the table above it (RESULTS.md)
 OTHER_QUERIES = "Over other queries than the table above, not to be compared with it row by row"
-FIRST_SYSTEMS = SYSTEMS  # the cascade's order (evaluation.SYSTEMS, one list); other systems (ablations) follow
 
 
 # ------------------------------------------------------------------------------------------------------ timings
@@ -286,7 +287,9 @@ def _machine_text(run: dict) -> str:
 
 
 def _system_order(system: str) -> tuple:
-    return (FIRST_SYSTEMS.index(system), "") if system in FIRST_SYSTEMS else (len(FIRST_SYSTEMS), system)
+    """The registry's order (the cascade's) first; other systems (ablations) after it, by name."""
+    first = registry.ids()
+    return (first.index(system), "") if system in first else (len(first), system)
 
 
 def ranking_tables(results_dir: str | Path, profile: str) -> dict[str, list["pd.DataFrame"]]:
@@ -350,10 +353,10 @@ def _budget_table(budget: dict) -> "pd.DataFrame":
 
 
 def results_page(reference: str | Path = REFERENCE) -> str:
-    """The text of RESULTS.md, from the files under `reference` (docs/reference-run/) and dearlib/reported.yaml."""
+    """The text of RESULTS.md, from the files under `reference` (docs/reference-run/) and dearlib/evaluation/reported.yaml."""
     import pandas as pd
 
-    from .report import TOLERANCE, markdown, paper_comparison
+    from ..evaluation.report import TOLERANCE, markdown, paper_comparison
 
     reference = Path(reference)
     timings = read_timings(reference)
@@ -364,9 +367,9 @@ def results_page(reference: str | Path = REFERENCE) -> str:
         "# Results of the reference run",
         "",
         f"Every number on this page is read from the files in [{REFERENCE}/]({REFERENCE}/README.md) (result files and "
-        "timings), the published figures from [dearlib/reported.yaml](dearlib/reported.yaml) with their sources. "
+        "timings), the published figures from [dearlib/evaluation/reported.yaml](dearlib/evaluation/reported.yaml) with their sources. "
         "The page is generated, never typed: `scripts/reference_run.py` writes it after a run, "
-        "`.venv/bin/python -m dearlib.reference_run page` rewrites it from the committed files, and "
+        "`.venv/bin/python -m dearlib.publish.reference_run page` rewrites it from the committed files, and "
         "`tests/test_reference_run.py` checks that the two agree. Older measurements, kept by hand with their "
         "commands: [docs/measurements.md](docs/measurements.md).",
         "",
@@ -419,7 +422,7 @@ def results_page(reference: str | Path = REFERENCE) -> str:
         lines += ["", f"### Stage-1 student against its training budget ({budget['profile']})", "",
                   "The student trained as notebook 02 trains it, only `max_steps` and the training seed changed, on NQ "
                   "(as notebook 02's `dear-p`) or in-domain (each TREC DL year's student trained on the other year's "
-                  "judged BM25 candidates, `dearlib.crossfit`; NovelEval by the DL20-trained one); nDCG@10 x 100, mean "
+                  "judged BM25 candidates, `dearlib.stage1.crossfit`; NovelEval by the DL20-trained one); nDCG@10 x 100, mean "
                   f"± sample sd over the seeds, over the BM25 top {budget['depth']} of DL19, DL20 and NovelEval and the "
                   f"top {budget.get('nq_depth', '')} of the held-out NQ questions (the NQ student only); "
                   "`targets met`: the sets where a seed's student reaches BM25 + 10 and 95% of the teacher "
@@ -451,7 +454,7 @@ def index_page(reference: str | Path = REFERENCE) -> str:
         *rows,
         "",
         f"- `results/{profile}/<dataset>/<system>.json`: the result files ([the results contract]"
-        f"(../results-contract.md)); `.venv/bin/python -m dearlib.report --results "
+        f"(../results-contract.md)); `.venv/bin/python -m dearlib.evaluation.report --results "
         f"{REFERENCE}/results --profile {profile}` prints their table;",
         f"- `results/{profile}/tables/`: notebook 05's tables, when small;",
         "- `results/benchmarks/stage1_budget.json`: the Stage-1 budget curve (`scripts/stage1_budget.py`), when measured;",
@@ -461,7 +464,7 @@ def index_page(reference: str | Path = REFERENCE) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dearlib.reference_run", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m dearlib.publish.reference_run", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     t = sub.add_parser("timings", help="write outputs/<profile>/timings.json (run_all.sh calls it)")
     t.add_argument("path")

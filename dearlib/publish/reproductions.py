@@ -1,9 +1,9 @@
 """The reproduction log: one Markdown table row per run of ``./run_all.sh``, to paste into docs/reproductions.md.
 
 `line` builds the row from a run's timings (``outputs/<profile>/timings.json``, written by
-`dearlib.reference_run.write_timings`) and its result files (`dearlib.results`): date, commit, profile, device,
+`dearlib.publish.reference_run.write_timings`) and its result files (`dearlib.evaluation.results`): date, commit, profile, device,
 CPU cores, total and per-notebook wall time, and DeAR-P's and DeAR-L's nDCG@10 (x 100) on each set.
-``run_all.sh`` ends by printing it (``python -m dearlib.reproductions outputs/<profile>/timings.json``);
+``run_all.sh`` ends by printing it (``python -m dearlib.publish.reproductions outputs/<profile>/timings.json``);
 ``--reference docs/reference-run`` prints the committed reference run's. It measures nothing: every field is read
 from those files.
 """
@@ -13,9 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import readers
+from ..core import readers
+from ..evaluation.results import DATASETS, load_results
 from .reference_run import _short as short_commit, read_timings
-from .results import DATASETS, load_results
 
 HEADER = ("| date | commit | profile | device | CPU cores | total (s) | per notebook (s) | DeAR-P nDCG@10 | "
           "DeAR-L nDCG@10 |\n|---|---|---|---|---|---|---|---|---|")
@@ -46,7 +46,7 @@ def line(run: dict, results_dir: str | Path) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dearlib.reproductions", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m dearlib.publish.reproductions", description=__doc__.split("\n")[0])
     ap.add_argument("timings", nargs="?", help="outputs/<profile>/timings.json of the run")
     ap.add_argument("--results", default="results", help="the results folder of the run (default: results)")
     ap.add_argument("--reference", help="a reference-run folder (docs/reference-run): its run and result files")

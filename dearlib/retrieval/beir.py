@@ -4,11 +4,11 @@ DeAR (like RankGPT) reranks BM25's top 100 on TREC-COVID, NFCorpus, Touche, DBPe
 and Signal-1M, judged by the `beir-v1.0.0-<name>-test` qrels. pyserini downloads the index, topics and qrels on
 first use (network, 1-20 GB of disk per set); offline, `load_beir` stops with one message saying so. Passages carry
 the index's title and text, which `Passage.contents` joins as DeAR shows them to its models. It does not rerank or
-evaluate (the notebooks do, with `dearlib.rerank`, `dearlib.listwise` and `dearlib.metrics`).
+evaluate (the notebooks do, with `dearlib.stage1.rerank`, `dearlib.stage2.listwise` and `dearlib.evaluation.metrics`).
 """
 from __future__ import annotations
 
-from .records import Dataset, Query
+from ..core.records import Dataset, Query
 
 # pyserini's name (also the result files' dataset name) -> the paper's column
 SETS = {"trec-covid": "Covid", "nfcorpus": "NFCorpus", "webis-touche2020": "Touche", "dbpedia-entity": "DBPedia",
@@ -34,7 +34,7 @@ def load_beir(name: str, depth: int = 100, k1: float = 0.9, b: float = 0.4, thre
     if name not in SETS:
         raise ValueError(f"unknown BEIR set {name!r}: the paper's are {', '.join(SETS)}")
     from .bm25 import BM25, start_jvm
-    from .offline import require_network
+    from ..core.offline import require_network
 
     require_network(f"BEIR {name} (pyserini's prebuilt index, topics and qrels)", "1-20 GB of disk per set")
     start_jvm()
@@ -50,7 +50,7 @@ def save(ds: Dataset, folder) -> None:
     """Notebook 01 keeps a set's candidates and qrels, so the later notebooks need no network."""
     from pathlib import Path
 
-    from .data import write_hits
+    from .candidates import write_hits
     from .trec import write_qrels
 
     write_hits(ds.candidates, Path(folder) / f"{ds.name}.bm25.json.gz")
@@ -61,7 +61,7 @@ def load_saved(name: str, folder) -> Dataset:
     """A set as notebook 01 saved it; a missing file names the notebook to run."""
     from pathlib import Path
 
-    from .data import read_hits
+    from .candidates import read_hits
     from .trec import read_qrels
 
     hits, qrels = Path(folder) / f"{name}.bm25.json.gz", Path(folder) / f"{name}.qrels.txt"

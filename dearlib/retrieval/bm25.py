@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from .records import Candidates, Passage, Query
+from ..core.records import Candidates, Passage, Query
 
 _jvm_started = False
 _quiet_loggers: list = []
@@ -106,7 +106,7 @@ class BM25:
     @classmethod
     def prebuilt(cls, name: str, k1: float = 0.9, b: float = 0.4) -> "BM25":
         """A pyserini prebuilt index (e.g. ``msmarco-v1-passage``); needs network the first time, then it is cached."""
-        from .offline import require_network
+        from ..core.offline import require_network
 
         _, LuceneSearcher = _pyserini()
         require_network(f"pyserini prebuilt index {name!r}", "several GB of disk for the index")

@@ -1,16 +1,16 @@
-"""Find the evaluation data, check it, and load it into `dearlib.records`.
+"""Find the evaluation data, check it, and load it into `dearlib.core.records`.
 
 The data directory is looked for in this order:
 1. the environment variable ``DEAR_DATA_DIR``;
 2. ``../shared/data`` beside the checkout (what CI and the `mini` profile use);
 3. a user cache (``~/.cache/dear-kit/data``, or ``$XDG_CACHE_HOME/dear-kit/data``), filled by `download()` from
    the pinned upstream files below (or a mirror: ``DEAR_DATA_UPSTREAM``), each checked against its SHA-256 before
-   it is kept. `ensure()` (``python -m dearlib.data ensure``, the first step of ./run_all.sh and ./run_tests.sh)
+   it is kept. `ensure()` (``python -m dearlib.retrieval.data ensure``, the first step of ./run_all.sh and ./run_tests.sh)
    downloads there when no data directory is found.
 
 The data files are public data sets (see the data README for licences) and are never committed to the kit.
 This module loads NovelEval-2306, TREC DL19/DL20 (BM25 top-100 in RankGPT's "hits" JSON, qrels, topics) and the
-NQ-open oracle file. It does not retrieve (that is `dearlib.bm25`) and does not score (`dearlib.metrics`).
+NQ-open oracle file. It does not retrieve (that is `dearlib.retrieval.bm25`) and does not score (`dearlib.evaluation.metrics`).
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import gzip
 import hashlib
 import http.client
 import io
-import json
 import os
 import sys
 import urllib.error
@@ -29,9 +28,10 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import atomic, readers
-from .records import Candidates, Dataset, Passage, Query
-from .schema import ROOT as REPO_ROOT
+from ..core import atomic, readers
+from ..core.records import Candidates, Dataset, Passage, Query
+from ..core.schema import ROOT as REPO_ROOT
+from .candidates import DataError, read_hits
 from .trec import read_qrels
 
 UPSTREAM = "https://raw.githubusercontent.com"
@@ -65,10 +65,6 @@ MANIFEST = (
 DATASETS = {"noveleval": "noveleval/", "dl19": "dl19/", "dl20": "dl20/", "nq": "nq/"}
 
 
-class DataError(RuntimeError):
-    """The data directory is missing, incomplete or corrupt; the message says which files and what to do."""
-
-
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "dear-kit" / "data"
@@ -77,7 +73,7 @@ def cache_dir() -> Path:
 def _how_to_get() -> str:
     return (
         "Set DEAR_DATA_DIR to a folder holding them, place the kit's shared data at ../shared/data beside the "
-        f"checkout, or download them (network needed) with:  python -m dearlib.data download  (into {cache_dir()})"
+        f"checkout, or download them (network needed) with:  python -m dearlib.retrieval.data download  (into {cache_dir()})"
     )
 
 
@@ -262,7 +258,7 @@ def _check_judged(name: str, qids: list[str], qrels: dict, qrels_path: Path) -> 
 def load_noveleval(data_dir: Path | None = None) -> Dataset:
     """NovelEval-2306: 21 queries, each with its own 20 candidates, in the corpus file's order (not BM25's).
 
-    The candidates' scores are 0.0: this order is Google's, and BM25 must rank them (`dearlib.bm25`).
+    The candidates' scores are 0.0: this order is Google's, and BM25 must rank them (`dearlib.retrieval.bm25`).
     """
     d = (data_dir or find_data_dir(("noveleval",))) / "noveleval"
     queries = {}
@@ -315,58 +311,6 @@ def read_topics(path: Path) -> dict[str, str]:
             raise DataError(f"{path}:{n}: query {qid} appears twice")
         topics[qid] = text
     return topics
-
-
-def read_hits(path: Path) -> list[Candidates]:
-    """Candidate lists in RankGPT's "hits" JSON ([{"query", "hits": [{"qid","docid","content","score","rank"}]}]).
-
-    A bad entry is a DataError naming the file, the entry (0-based) and, inside it, the hit."""
-    items = readers.read_json(path)
-    if not isinstance(items, list):
-        raise DataError(f"{path}: not a list of {{'query', 'hits'}} entries (found a JSON {type(items).__name__})")
-    out, seen_qids = [], {}
-    for i, item in enumerate(items):
-        where = f"{path}: entry {i}"
-        try:
-            hits = item.get("hits") or []
-            if not hits:
-                raise DataError(f"{where} (query {item.get('query')!r}) has an empty candidate list")
-            qid = str(hits[0]["qid"])
-            query = Query(qid, item["query"])
-            texts: dict[str, str] = {}
-            passages, scores = [], []
-            for j, h in sorted(enumerate(hits), key=lambda jh: jh[1]["rank"]):
-                where = f"{path}: entry {i}, hit {j}"
-                docid = str(h["docid"])
-                if str(h["qid"]) != qid:
-                    raise ValueError(f"qid {h['qid']} in the candidate list of query {qid}")
-                if docid in texts:
-                    if texts[docid] != h["content"]:
-                        raise DataError(f"{path}: query {qid}: docid {docid} appears twice with different text")
-                    continue
-                texts[docid] = h["content"]
-                passages.append(Passage(docid, h["content"], h.get("title", "")))
-                scores.append(float(h["score"]))
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise DataError(readers.bad_record(where, e, "a RankGPT hits entry")) from None
-        if qid in seen_qids:
-            raise DataError(f"{path}: entry {i}: query {qid} already has a candidate list (entry {seen_qids[qid]})")
-        seen_qids[qid] = i
-        out.append(Candidates(query, tuple(passages), tuple(scores)))
-    if not out:
-        raise DataError(f"{path}: no entries")
-    return out
-
-
-def write_hits(candidates: list[Candidates], path: str | os.PathLike) -> Path:
-    """Save candidate lists in the "hits" JSON that `read_hits` (and RankGPT, rank_llm) read; gzipped if *.gz."""
-    items = [{"query": c.query.text, "hits": [
-        {"qid": c.query.qid, "docid": p.docid, "rank": r, "score": s, "content": p.text, **({"title": p.title} if p.title else {})}
-        for r, (p, s) in enumerate(zip(c.passages, c.scores), 1)]} for c in candidates]
-    text = json.dumps(items, ensure_ascii=False)
-    if str(path).endswith(".gz"):
-        return atomic.write_bytes(path, gzip.compress(text.encode(), mtime=0))
-    return atomic.write_text(path, text)
 
 
 def load_trec_dl(year: int, data_dir: Path | None = None, first_stage: str = "bm25") -> Dataset:
@@ -434,7 +378,7 @@ def load_nq(data_dir: Path | None = None) -> tuple[list[NQExample], dict[str, Pa
 def main(argv=None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m dearlib.data", description="Find, check or download the kit's data.")
+    ap = argparse.ArgumentParser(prog="python -m dearlib.retrieval.data", description="Find, check or download the kit's data.")
     ap.add_argument("command", choices=["where", "verify", "download", "ensure"],
                     help="ensure: use the data directory found, or download into the user cache if there is none")
     ap.add_argument("--to", type=Path, help="download target (default: the user cache)")

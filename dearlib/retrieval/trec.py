@@ -3,7 +3,7 @@
 qrels: ``qid 0 docid grade`` (the second column is ignored, usually ``0`` or ``Q0``), grade an integer.
 run:   ``qid Q0 docid rank score tag``.
 Every malformed line is reported with its file and line number; writing is atomic. Scoring a run is
-`dearlib.metrics`'s job, not this module's.
+`dearlib.evaluation.metrics`'s job, not this module's.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import math
 import os
 from pathlib import Path
 
-from . import atomic, readers
-from .records import Qrels, Run
+from ..core import atomic, readers
+from ..core.records import Qrels, Run
 
 
 class FormatError(ValueError):

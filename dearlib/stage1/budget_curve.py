@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from . import readers
+from ..core import readers
 
 FORMAT = 2  # points per (training data, seed, steps); format 1 (before it) had one seed, budgets keyed by steps
 PANELS = {"nq": "NQ held-out (training domain)", "dl19": "DL19", "dl20": "DL20", "noveleval": "NovelEval"}

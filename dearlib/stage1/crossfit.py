@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .records import Dataset
-from .stage1 import Group, _check_group_size, groups_used
+from ..core.records import Dataset
+from .training import Group, _check_group_size, groups_used
 
 TRAINED_ON = {"dl19": "dl20", "dl20": "dl19", "noveleval": "dl20"}  # evaluation set -> the year its student trains on
 MIN_POSITIVE = 2  # TREC DL's grade for "highly relevant" and above: its binary measures' relevance level

@@ -2,11 +2,11 @@
 
 A *scorer* is anything with ``score_pairs(queries, passages, progress) -> list[float]``: `Scorer` wraps a
 sequence-classification model (batches sorted by length, so little padding, under inference mode), and the
-teachers of `dearlib.teacher` have the same method. `rerank` rescores the top `depth` of each list and stops
+teachers of `dearlib.stage1.teacher` have the same method. `rerank` rescores the top `depth` of each list and stops
 at a non-finite score, naming the query. `evaluate_reranker` is the one evaluate-and-write step of notebooks 02
-and 06 and scripts/stage1_budget.py: rerank, score with `dearlib.metrics` (and `dearlib.qa` Top-k for NQ), write
+and 06 and scripts/stage1_budget.py: rerank, score with `dearlib.evaluation.metrics` (and `dearlib.evaluation.qa` Top-k for NQ), write
 the result file. `side_by_side` shows one query's top passages under several rankings.
-It does not train (`dearlib.stage1`) and computes no measure itself (`dearlib.metrics`, `dearlib.qa`).
+It does not train (`dearlib.stage1.training`) and computes no measure itself (`dearlib.evaluation.metrics`, `dearlib.evaluation.qa`).
 """
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from . import metrics, qa, results
-from .metrics import Evaluation
+from ..core.records import Candidates, Qrels, to_run
+from ..evaluation import metrics, qa, results
+from ..evaluation.metrics import Evaluation
 from .pairs import PairEncoder
-from .records import Candidates, Qrels, to_run
 
 
 class Scorer:

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .readers import ReadError
-from .records import Passage
+from ..core.readers import ReadError
+from ..core.records import Passage
 
 
 class ScoreCache:
@@ -142,7 +142,7 @@ class CrossEncoderTeacher(Teacher):
 
 def from_config(s1: dict, cache: ScoreCache | None, seed: int = 0) -> Teacher:
     """The teacher a profile's `stage1` section names (its random tiny models are drawn with seed + 1)."""
-    from . import models
+    from ..core import models
 
     t = s1["teacher"]
     if t["kind"] == "bi-encoder":

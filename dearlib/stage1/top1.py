@@ -4,13 +4,13 @@ nDCG@1 reads one passage per query, so a drop in it is a count of queries whose 
 lists those queries with the judged grade of BM25's, the reranker's and (optionally) the teacher's top passage;
 `summary` counts what the reranker did there: how often its new top passage is judged lower, higher or the same,
 how often it is judged 0 or not judged at all, and how often the teacher put the same passage first. It reranks
-nothing (`dearlib.rerank`) and computes no trec_eval measure (`dearlib.metrics`).
+nothing (`dearlib.stage1.rerank`) and computes no trec_eval measure (`dearlib.evaluation.metrics`).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from .records import Candidates, Qrels
+from ..core.records import Candidates, Qrels
 
 
 def changes(bm25: list[Candidates], reranked: list[Candidates], qrels: Qrels, teacher: list[Candidates] | None = None) -> pd.DataFrame:

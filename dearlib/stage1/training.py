@@ -2,17 +2,17 @@
 
 The data: each training *group* is one question, its positive passage first, then BM25 hard negatives, with the
 teacher's score for every member (`make_groups`, `attach_teacher`; the in-domain control's groups from TREC DL
-are `dearlib.crossfit`'s, trained by the same `train`). The student is a sequence-classification
+are `dearlib.stage1.crossfit`'s, trained by the same `train`). The student is a sequence-classification
 model with one output (optionally wrapped in a peft LoRA adapter, `build_student`). Training runs on the
 transformers `Trainer` (accelerate underneath, so the same entry point runs on one CPU, under
-``accelerate launch`` with several processes, or with DeepSpeed), with `dearlib.losses.dear_loss` as the
+``accelerate launch`` with several processes, or with DeepSpeed), with `dearlib.stage1.losses.dear_loss` as the
 objective, checkpoints, resume from the last checkpoint (when it was trained with the same settings) and a
 logged loss curve; `find_student` and
 `load_student` bring the saved student back for later notebooks. Applying a trained student to candidate lists
-is `dearlib.rerank`'s job.
+is `dearlib.stage1.rerank`'s job.
 
 Command line (what ``accelerate launch`` runs):
-    python -m dearlib.stage1 --profile smoke --groups groups.jsonl --output out/ [--loss ce+kl] [--max-steps N]
+    python -m dearlib.stage1.training --profile smoke --groups groups.jsonl --output out/ [--loss ce+kl] [--max-steps N]
 """
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ from pathlib import Path
 
 import torch
 
-from . import atomic, readers
-from .answers import has_answer
+from ..core import atomic, readers
+from ..core.records import Candidates, Query
+from ..evaluation.answers import has_answer
 from .losses import dear_loss
 from .pairs import PairEncoder
-from .records import Candidates, Query
 
 
 @dataclass
@@ -123,7 +123,7 @@ def msmarco_groups(name: str, group_size: int, limit: int | None = None, seed: i
     """The paper's training groups from the hub data set `name` (``Tevatron/msmarco-passage``): network needed."""
     from datasets import load_dataset
 
-    from .offline import require_network
+    from ..core.offline import require_network
 
     require_network(f"the training data set {name!r}", "about 2 GB of disk")
     return tevatron_groups(load_dataset(name, split="train"), group_size, limit, seed)
@@ -145,7 +145,7 @@ def training_groups(s1: dict, nq_candidates: list[Candidates], data_dir=None, se
     question from `nq_candidates` (notebook 01's BM25 lists). Returns the groups (teacher scores not yet attached),
     their ledger, the training and the held-out NQ questions.
     """
-    from . import data
+    from ..retrieval import data
 
     examples, pool = data.load_nq(data_dir)
     if s1.get("nq_questions"):
@@ -232,7 +232,7 @@ def build_student(model, lora: dict | None):
 
 def student_base(s1: dict, tokenizer, seed: int = 0):
     """The student's backbone with a one-output head, before any LoRA (random tiny weights drawn with `seed`)."""
-    from .models import load_sequence_classifier
+    from ..core.models import load_sequence_classifier
 
     s = s1["student"]
     return load_sequence_classifier(s["backbone"], tokenizer, layers=s.get("layers"), seed=seed)
@@ -251,7 +251,7 @@ def load_student(s1: dict, path: str | Path, tokenizer, seed: int = 0):
     rebuilt as `new_student` builds it (hub weights, or the seeded random tiny model of `smoke`, hence `seed`)
     and the adapter loaded over it. Without LoRA the folder is a full transformers model.
     """
-    from .models import ensure_pad
+    from ..core.models import ensure_pad
 
     path = Path(path)
     s = s1["student"]
@@ -343,7 +343,7 @@ def train(model, encoder: PairEncoder, groups: list[Group], cfg: dict, output_di
 
 def training_arguments(cfg: dict, output_dir: Path, seed: int, max_steps: int | None) -> dict:
     """The Trainer settings both stages share, from a profile's `stage1` or `stage2` section."""
-    from .config import repo_path
+    from ..core.config import repo_path
 
     cpu = not torch.cuda.is_available()
     return dict(
@@ -430,10 +430,10 @@ def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
 
 
 def main(argv=None) -> int:
-    from .config import load_config
-    from .models import load_tokenizer
+    from ..core.config import load_config
+    from ..core.models import load_tokenizer
 
-    ap = argparse.ArgumentParser(prog="python -m dearlib.stage1", description="Train the Stage-1 student on saved groups.")
+    ap = argparse.ArgumentParser(prog="python -m dearlib.stage1.training", description="Train the Stage-1 student on saved groups.")
     ap.add_argument("--profile", required=True)
     ap.add_argument("--groups", required=True, help="JSONL of training groups with teacher scores (notebook 02 writes it)")
     ap.add_argument("--output", required=True)

@@ -2,11 +2,11 @@
 
 For each set: notebook 01's BM25 candidates, Stage 1 over their top `stage1_depth`, then, with a backend, Stage 2 by
 a `ListwiseReranker` over the profile's `rank_end`, `window`, `step`, `passes` and `max_words`
-(`dearlib.listwise.cascade`). `also` names more Stage-2 systems, each a backend that reranks the very same Stage-1
+(`dearlib.stage2.listwise.cascade`). `also` names more Stage-2 systems, each a backend that reranks the very same Stage-1
 lists with the same settings (notebook 04: `listwise-zeroshot`, the base model without the adapter), so two Stage-2
 systems differ only by their model. Each stage named in `systems` (and each of `also`) is scored with the kit's
-measures (`dearlib.metrics.measures_for`); the systems in `written` are saved by the results contract
-(`dearlib.results`) with the depth, the seconds per query of the stages up to theirs and the device in the
+measures (`dearlib.evaluation.metrics.measures_for`); the systems in `written` are saved by the results contract
+(`dearlib.evaluation.results`) with the depth, the seconds per query of the stages up to theirs and the device in the
 provenance, and for a Stage-2 system the window settings, each stage's seconds, the parse ledger and one line per
 window in ``<system>.windows.csv`` beside the result (the prompt and completion left out).
 With `runs_dir` the Stage-1 and Stage-2 runs are saved in TREC format (notebook 01 saved BM25's).
@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import atomic, metrics, results, trec
+from ..core import atomic
+from ..core.records import Dataset, to_run
+from ..retrieval import trec
+from ..evaluation import metrics, results
 from .listwise import ListwiseReranker, cascade
-from .records import Dataset, to_run
 
-STAGES = ("bm25", "stage1", "stage2")  # the keys of `dearlib.listwise.cascade`'s lists, in cascade order
+STAGES = ("bm25", "stage1", "stage2")  # the keys of `dearlib.stage2.listwise.cascade`'s lists, in cascade order
 
 
 @dataclass

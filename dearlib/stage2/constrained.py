@@ -16,7 +16,7 @@ answer once all n identifiers are named is not counted, as free decoding's stopp
 the reasoning was cut at the budget (`reasoning_cut`): the ledger reports both, so a parse rate under constraint is
 never mistaken for a model that writes permutations on its own. It is a transformers `LogitsProcessor` over greedy
 or sampled decoding; "each identifier once" would take a regular expression or context-free grammar listing every
-permutation, what structured-output libraries accept, hence the few lines here. It does not parse (`dearlib.permutation`) or batch (`dearlib.listwise`).
+permutation, what structured-output libraries accept, hence the few lines here. It does not parse (`dearlib.stage2.permutation`) or batch (`dearlib.stage2.listwise`).
 """
 from __future__ import annotations
 

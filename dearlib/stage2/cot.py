@@ -14,13 +14,13 @@ API error after retries; the caller counts it):
   llama-cpp-python's server), with bounded concurrency, a per-request timeout, the `openai` client's retry with
   back-off on 429/5xx, and a resumable JSONL cache. A window whose request fails or times out is counted; an
   endpoint that cannot be reached at all stops the run (`EndpointUnreachable`), and a rerun resumes from the cache.
-- `LocalGenerator`: a local chat model through `dearlib.listwise`'s backends (transformers, or vLLM when installed).
+- `LocalGenerator`: a local chat model through `dearlib.stage2.listwise`'s backends (transformers, or vLLM when installed).
 
 `generator_from_config` builds the one a profile names (``stage2_data.generator``). `HAND_WRITTEN` is a complete
 example in the paper's reasoning format over a real window, written for this kit (not from the DeAR data), to set
 beside what the teacher-guided template writes for the same window.
 
-Validation is `dearlib.permutation`'s; export writes chat-messages JSONL (what Stage 2 trains on) and
+Validation is `dearlib.stage2.permutation`'s; export writes chat-messages JSONL (what Stage 2 trains on) and
 LLaMA-Factory `alpaca`/`sharegpt` files with their `dataset_info.json` entries.
 """
 from __future__ import annotations
@@ -35,31 +35,15 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import atomic, readers
-from .schema import ENV_VAR, SCHEMA
+from ..core import atomic, readers
+from ..core.records import Passage, Query
+from ..core.schema import ENV_VAR, SCHEMA
+from .listwise import make_backend
 from .permutation import ranking_text
-from .records import Passage, Query
+from .prompt import SYSTEM, Window, messages, prompt_parts
 
-SYSTEM = "You are RankGPT, an intelligent assistant that can rank passages based on their relevancy to the query."
-INSTRUCTION = (
-    "I will provide you with {n} passages, each indicated by a numerical identifier []. Rank the passages based on "
-    "their relevance to the search query: {query}\n"
-    "First think step by step inside <think></think>: (1) list the information requirements of the query; "
-    "(2) find the passages that contain each requirement; (3) rank the passages that cover the requirements best. "
-    "Then answer with the ranking of all {n} passages in descending order of relevance, using their identifiers, "
-    "e.g. [2] > [1] > [3]. Include every passage exactly once."
-)
 STOPWORDS = set("a an and are as at be by did do does for from has have how in is it its of on or the to was what "
                 "when where which who whom whose why will with".split())
-
-
-@dataclass
-class Window:
-    wid: str
-    query: Query
-    passages: list[Passage]
-    teacher: list[float] | None = None
-    labels: list[int] | None = None
 
 
 @dataclass
@@ -77,23 +61,6 @@ class Example:
     generator: str
     synthetic: bool
     history: list = field(default_factory=list)
-
-
-def truncate_words(text: str, max_words: int) -> str:
-    words = text.split()
-    return text if len(words) <= max_words else " ".join(words[:max_words])
-
-
-def prompt_parts(window: Window, max_words: int) -> tuple[str, str]:
-    """(instruction, input) for a window; passages are cut to `max_words` words (DeAR: 300)."""
-    instruction = INSTRUCTION.format(n=len(window.passages), query=window.query.text)
-    body = "\n".join(f"[{i}] {truncate_words(p.contents, max_words)}" for i, p in enumerate(window.passages, 1))
-    return instruction, f"{body}\n\nSearch Query: {window.query.text}"
-
-
-def messages(window: Window, max_words: int) -> list[dict]:
-    instruction, inp = prompt_parts(window, max_words)
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{instruction}\n\n{inp}"}]
 
 
 def split_think(completion: str) -> tuple[str, str]:
@@ -241,7 +208,7 @@ class OpenAIChatGenerator:
 
 
 class LocalGenerator:
-    """A local chat model through one of `dearlib.listwise`'s backends: transformers (greedy by default,
+    """A local chat model through one of `dearlib.stage2.listwise`'s backends: transformers (greedy by default,
     deterministic; windows batched) or vLLM when installed (the paper profile's choice on a GPU)."""
 
     synthetic = False
@@ -283,8 +250,6 @@ def generator_from_config(D: dict, seed: int, out_dir: str | Path, source: str =
         return OpenAIChatGenerator(D["model"], Path(out_dir) / "completions.jsonl", max_words=D["max_words"], **tokens,
                                    **given("base_url", "api_key_env", "max_concurrency", "max_retries", "timeout",
                                            "temperature"))
-    from .listwise import make_backend  # here: listwise imports this module
-
     backend = make_backend(D["model"], seed=seed, **given("backend", "max_new_tokens", "temperature", "batch_size"))
     return LocalGenerator(backend, D["model"], D["max_words"])
 
@@ -352,7 +317,7 @@ def hand_written_window(pool: dict[str, Passage]) -> Window:
     """The real window `HAND_WRITTEN` reasons over: its query and full passages, from NQ's gold-passage pool."""
     missing = [d for d in HAND_WRITTEN.docids if d not in pool]
     if missing:
-        raise KeyError(f"the NQ passage pool lacks {missing}, the passages of the hand-written example (dearlib.cot)")
+        raise KeyError(f"the NQ passage pool lacks {missing}, the passages of the hand-written example (dearlib.stage2.cot)")
     return Window(f"nq-{HAND_WRITTEN.qid}", Query(HAND_WRITTEN.qid, HAND_WRITTEN.query), [pool[d] for d in HAND_WRITTEN.docids])
 
 
@@ -396,7 +361,7 @@ def write_llamafactory(examples: list[Example], folder: str | Path, name: str = 
 
 def nq_windows(examples: list, candidates: dict, pool: dict, size: int) -> list[Window]:
     """A window per NQ question: its BM25 top-`size`, labelled 1 for the gold passage or one with an answer string."""
-    from .answers import has_answer
+    from ..evaluation.answers import has_answer
 
     out = []
     for e in examples:
@@ -414,7 +379,7 @@ def quality(windows: list[Window], orders: list[list[int]]) -> dict:
     next to the nDCG@10 of the windows' input (BM25) order."""
     from scipy.stats import kendalltau
 
-    from .metrics import evaluate
+    from ..evaluation.metrics import evaluate
 
     taus = []
     for w, o in zip(windows, orders):

@@ -1,7 +1,7 @@
 """Stage-2 inference: listwise reranking with a sliding window, and the BM25 -> Stage 1 -> Stage 2 cascade.
 
-A listwise model reads a *window* of candidates in one prompt (the Stage-2 data's template, `dearlib.cot`) and
-answers with a permutation, parsed by `dearlib.permutation.parse`; a bad answer never crashes a run: the window
+A listwise model reads a *window* of candidates in one prompt (the Stage-2 data's template, `dearlib.stage2.cot`) and
+answers with a permutation, parsed by `dearlib.stage2.permutation.parse`; a bad answer never crashes a run: the window
 keeps its input order and the ledger counts the outcome. Over a list deeper than one window, windows slide from
 the bottom of the ranked range to the top (`sliding_windows`), so a relevant passage can climb from the bottom
 to first place in one pass, as in RankGPT and DeAR's released code. One pass fully compares only the top of the
@@ -13,11 +13,11 @@ deterministic; sampling as an option) and `VLLMBackend` (when vLLM is installed;
 same model in memory (system `listwise-zeroshot`, what the Stage-2 adapter adds measured against it).
 Windows of many queries are generated together: the k-th window of every query forms one batch, since a query's
 next window depends on the previous one. With `constrained`, `TransformersBackend` decodes under
-`dearlib.constrained`'s grammar; `tally` counts each answer (its outcome, what the grammar did, whether the model
+`dearlib.stage2.constrained`'s grammar; `tally` counts each answer (its outcome, what the grammar did, whether the model
 kept its input order) for the reranker and for `heldout_check`, the model on held-out Stage-2 windows.
 
-It does not train (`dearlib.stage2`) and does not evaluate (`dearlib.metrics`; the cascade's evaluation:
-`dearlib.cascade_eval`).
+It does not train (`dearlib.stage2.training`) and does not evaluate (`dearlib.evaluation.metrics`; the cascade's evaluation:
+`dearlib.stage2.cascade_eval`).
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, replace
 
 from tqdm.auto import tqdm
 
-from . import cot
+from ..core.records import Candidates, Passage
+from . import prompt
 from .permutation import _ID, Ledger, answer_part, parse
-from .records import Candidates, Passage
 
 
 def sliding_windows(n: int, window: int, step: int, rank_start: int = 0, rank_end: int | None = None) -> list[tuple[int, int]]:
@@ -76,7 +76,7 @@ class TransformersBackend:
                  constrained: bool = False):
         self.model, self.tok = model.eval(), tokenizer
         self.max_new_tokens, self.temperature, self.batch_size, self.seed = max_new_tokens, temperature, batch_size, seed
-        self.constrained = constrained  # answers a permutation by construction (`dearlib.constrained`), given n_ids
+        self.constrained = constrained  # answers a permutation by construction (`dearlib.stage2.constrained`), given n_ids
         self.context = getattr(model.config, "max_position_embeddings", 4096)
         self.steering: list[tuple[bool, bool]] = []  # per prompt of the last constrained call: (steered, reasoning cut)
 
@@ -219,24 +219,24 @@ def make_backend(model: str, backend: str = "transformers", max_new_tokens: int 
         raise ValueError(f"backend must be 'transformers' or 'vllm', not {backend!r}")
     import torch
 
-    from .models import load_tokenizer
-    from .stage2 import load_causal_lm
+    from ..core.models import load_tokenizer
+    from .training import load_causal_lm
 
     tok = load_tokenizer(model)
     lm = load_causal_lm(model, tok, seed).to("cuda" if torch.cuda.is_available() else "cpu")
     return TransformersBackend(lm, tok, max_new_tokens, temperature, batch_size, seed)
 
 
-def fit_prompt(window: cot.Window, max_words: int, count, budget: int) -> tuple[list[dict], int, int]:
+def fit_prompt(window: prompt.Window, max_words: int, count, budget: int) -> tuple[list[dict], int, int]:
     """The window's prompt, cut passage by passage (longest first, whole words) until it has at most `budget` tokens.
 
     Identifiers and the instruction are never cut. Returns (messages, tokens, words cut).
     """
-    words = [cot.truncate_words(p.contents, max_words).split() for p in window.passages]
+    words = [prompt.truncate_words(p.contents, max_words).split() for p in window.passages]
     cut = 0
     while True:
         w = replace(window, passages=[Passage(p.docid, " ".join(ws)) for p, ws in zip(window.passages, words)])
-        msgs = cot.messages(w, max_words)
+        msgs = prompt.messages(w, max_words)
         n = count(msgs)
         if n <= budget:
             return msgs, n, cut
@@ -266,7 +266,7 @@ def tally(ledger: Ledger, parsed, steered: bool = False, reasoning_cut: bool = F
 
 
 def heldout_check(backend, examples: list[dict]) -> dict:
-    """The listwise model on held-out chat examples (`dearlib.stage2.split_examples`: notebook 03's last windows,
+    """The listwise model on held-out chat examples (`dearlib.stage2.training.split_examples`: notebook 03's last windows,
     never trained on): answers that parse, those `ok on its own`, those that keep the input order, and the mean
     Kendall tau between the model's order and the example's. The selection signal for Stage-2 settings: it never
     looks at DL19, DL20 or NovelEval."""
@@ -308,7 +308,7 @@ class ListwiseReranker:
             todo = [(qi, plans[qi][k]) for qi in range(len(candidates)) if k < len(plans[qi])]
             prompts, meta = [], []
             for qi, (_, s, e) in todo:
-                w = cot.Window(f"{candidates[qi].query.qid}:{s}-{e}", candidates[qi].query, lists[qi][s:e])
+                w = prompt.Window(f"{candidates[qi].query.qid}:{s}-{e}", candidates[qi].query, lists[qi][s:e])
                 msgs, n, cut = fit_prompt(w, self.max_words, self.backend.count, self.budget)
                 prompts.append(msgs)
                 meta.append((n, cut))
@@ -336,7 +336,7 @@ def cascade(bm25: list[Candidates], stage1, stage1_depth: int, stage2: ListwiseR
 
     Returns each stage's ranked lists and its wall-clock seconds: {"bm25": ..., "stage1": ..., "stage2": ..., "seconds": {...}}.
     """
-    from .rerank import rerank
+    from ..stage1.rerank import rerank
 
     out = {"bm25": bm25, "seconds": {}}
     t0 = time.time()

@@ -10,10 +10,10 @@ The paper's "attach a second LoRA adapter" has two readings, and both are built 
 - ``separate`` (b): a separate instruct base with its own LoRA adapter, as the released code does
   (Llama-3.1-8B-Instruct, rank 16, in LLaMA-Factory).
 Training runs on the transformers Trainer underneath trl (accelerate: one CPU, several processes, DeepSpeed),
-with checkpoints, resume and a logged loss curve. Applying the model to candidate lists is `dearlib.listwise`'s job.
+with checkpoints, resume and a logged loss curve. Applying the model to candidate lists is `dearlib.stage2.listwise`'s job.
 
 Command line (what ``accelerate launch`` runs):
-    python -m dearlib.stage2 --profile smoke --data chat.jsonl --output out/ [--max-steps N]
+    python -m dearlib.stage2.training --profile smoke --data chat.jsonl --output out/ [--max-steps N]
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from . import atomic, readers
+from ..core import atomic, readers
 
 ADAPTER = "stage2"
 
@@ -55,7 +55,7 @@ def split_examples(path: str | Path, n_train: int | None, n_heldout: int = 0) ->
     """The training examples and the held-out windows of a chat JSONL.
 
     The held-out windows are its last `n_heldout` lines whatever the training budget, so settings compared on them
-    (`dearlib.listwise.heldout_check`) are compared on the same windows; training takes the first `n_train` (None:
+    (`dearlib.stage2.listwise.heldout_check`) are compared on the same windows; training takes the first `n_train` (None:
     all) of the lines before them.
     """
     examples = load_examples(path)
@@ -105,10 +105,10 @@ def causal_lm_from_stage1(student):
 
 
 def load_causal_lm(name: str, tokenizer, seed: int = 0, layers: int | None = None, dtype=None):
-    """Reading (b): a separate causal LM by the kit's model names (see `dearlib.models`) or a hub id."""
+    """Reading (b): a separate causal LM by the kit's model names (see `dearlib.core.models`) or a hub id."""
     from transformers import AutoModelForCausalLM, LlamaForCausalLM
 
-    from .models import PACKAGED, _from_hub, from_gguf, tiny_llama_config
+    from ..core.models import PACKAGED, _from_hub, from_gguf, tiny_llama_config
 
     if name == "tiny-llama":
         torch.manual_seed(seed)
@@ -131,7 +131,7 @@ def attach_adapter(model, lora: dict):
 
 def listwise_base(s2: dict, tokenizer, seed: int = 0, stage1_student=None):
     """The causal LM the ``stage2`` adapter sits on, by the profile's reading of the second adapter."""
-    from .models import ensure_pad
+    from ..core.models import ensure_pad
 
     if s2["reading"] == "stage1-backbone":
         if stage1_student is None:
@@ -173,7 +173,7 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from .stage1 import fingerprint, train_and_log, training_arguments
+    from ..stage1.training import fingerprint, train_and_log, training_arguments
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -195,10 +195,10 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
 
 
 def main(argv=None) -> int:
-    from .config import load_config
-    from .models import load_tokenizer
+    from ..core.config import load_config
+    from ..core.models import load_tokenizer
 
-    ap = argparse.ArgumentParser(prog="python -m dearlib.stage2", description="Train the Stage-2 listwise adapter on a chat JSONL.")
+    ap = argparse.ArgumentParser(prog="python -m dearlib.stage2.training", description="Train the Stage-2 listwise adapter on a chat JSONL.")
     ap.add_argument("--profile", required=True)
     ap.add_argument("--data", required=True, help="chat JSONL of Stage-2 examples (notebook 03 writes chat.jsonl)")
     ap.add_argument("--output", required=True)
@@ -212,7 +212,7 @@ def main(argv=None) -> int:
     if s2["reading"] == "stage1-backbone":
         if not a.stage1:
             ap.error("this profile's stage2.reading is 'stage1-backbone': give --stage1 (the saved Stage-1 student)")
-        from .stage1 import load_student
+        from ..stage1.training import load_student
 
         student = load_student(cfg["stage1"], a.stage1, tok)
     examples, _ = fit(split_examples(a.data, s2.get("examples"), s2.get("heldout", 0))[0], tok, s2["max_length"])

@@ -1,11 +1,11 @@
 """Watching the window loop: the sliding windows drawn, and one query walked through the real loop by an oracle.
 
-A listwise model reads one window of candidates at a time; `dearlib.listwise.sliding_windows` decides which ranks
+A listwise model reads one window of candidates at a time; `dearlib.stage2.listwise.sliding_windows` decides which ranks
 each window covers, from the bottom of the reranked range up, so a relevant passage can climb window by window.
 This module makes that visible without any trained model:
 
 - `draw_windows`: the windows of given (rank_end, window, step) settings, in the order the loop processes them;
-- `OracleBackend`: a transparent listwise "model" with the backend interface of `dearlib.listwise.ListwiseReranker`
+- `OracleBackend`: a transparent listwise "model" with the backend interface of `dearlib.stage2.listwise.ListwiseReranker`
   (`generate`, `count`, `context`): it reads the prompt the model would read, looks up each passage's judged
   grade (qrels; unjudged counts as 0) and answers ``<think>...</think> [i] > [j] > ...`` by grade, ties in input
   order. It knows the passages by their text only, so two identical texts get the higher of their grades;
@@ -26,12 +26,12 @@ import re
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..core.records import Candidates, Dataset
 from .listwise import ListwiseReranker, sliding_windows
 from .permutation import parse, ranking_text
-from .records import Candidates, Dataset
 
 _LINE = re.compile(r"^\[(\d+)\] ?(.*)$")
-_QUERY = "\nSearch Query: "  # the prompt's last line (`dearlib.cot.prompt_parts`)
+_QUERY = "\nSearch Query: "  # the prompt's last line (`dearlib.stage2.cot.prompt_parts`)
 READABLE = 4  # relevant passages a walk's drawing shows legibly
 
 
