@@ -4,9 +4,10 @@ Every way a file can be unreadable (a broken gzip stream, bytes that are not UTF
 a `ReadError` whose message starts ``<file>:<line>:``, the line where the reader stopped. What the records
 *mean* is the caller's to check; `bad_record` words the message for a record that parses but lacks what the caller
 needs, with the same file and line (or entry) in front. A missing file stays a FileNotFoundError (it names the
-file already). Text is read as saved by any editor: a UTF-8 byte-order mark is dropped and CRLF line ends are read
-as LF (kept, the mark would become part of the first id and the CR part of every last column: the real DL20
-topics file ends its lines in CRLF). Writing is `dearlib.core.atomic`'s job.
+file already). Text is read as any editor may save it: a UTF-8 byte-order mark is dropped and CRLF line ends are
+read as LF. Kept, the mark would become part of the first query id (a qrels file's first query would lose its
+judgements) and the CR part of each line's last column (the pinned DL20 topics file has CRLF line ends).
+Writing is `dearlib.core.atomic`'s job.
 """
 from __future__ import annotations
 
