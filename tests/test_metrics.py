@@ -53,3 +53,13 @@ def test_judged_query_without_run_counts_zero_and_is_reported():
         ev = metrics.evaluate({"q1": {"a": 1.0}}, {"q1": {"a": 1}, "q2": {"b": 1}}, ["nDCG@10"])
     assert ev.metrics["nDCG@10"] == pytest.approx(0.5)
     assert ev.queries_without_run == ["q2"]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_score_that_is_not_finite_is_refused_naming_query_and_docid(bad):
+    # Before: NaN scores in judged order evaluated to nDCG@10 = 1.0 (trec_eval sorts by a comparison NaN fails).
+    qrels = {"q": {"a": 2, "b": 0}, "r": {"c": 1}}
+    with pytest.raises(metrics.EvaluationError, match=rf"query q: docid b has the score {bad}, not a finite number"):
+        metrics.evaluate({"q": {"a": 2.0, "b": bad}, "r": {"c": 1.0}}, qrels, ["nDCG@10"])
+    worse = {"q": {"a": 1.0, "b": 2.0}, "r": {"c": 1.0}}  # the same run, finite: b (grade 0) above a
+    assert metrics.evaluate(worse, qrels, ["nDCG@10"]).per_query["nDCG@10"]["q"] == pytest.approx(1 / math.log2(3))

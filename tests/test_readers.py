@@ -60,6 +60,13 @@ HITS_CASES = {
     "a hit of another query": (json.dumps([{"query": "q", "hits": [hit(), hit(qid="2", docid="e", rank=2)]}]),
                                data.DataError, "entry 0, hit 1", "qid 2 in the candidate list of query 1"),
     "a query listed twice": (json.dumps([GOOD_ENTRY, GOOD_ENTRY]), data.DataError, "entry 1: query 1 already has a candidate list (entry 0)"),
+    # Python's JSON reader takes NaN and Infinity (and float() the text "nan"): each would rank as it happens to compare
+    "a NaN score": (json.dumps([GOOD_ENTRY, {"query": "q", "hits": [hit("2"), hit("2", docid="e", rank=2, score=float("nan"))]}]),
+                    data.DataError, "entry 1, hit 1", "docid e has the score nan, not a finite number"),
+    "an infinite score": (json.dumps([{"query": "q", "hits": [hit(score=float("-inf"))]}]),
+                          data.DataError, "entry 0, hit 0", "docid d has the score -inf, not a finite number"),
+    "a score 'NaN' as text": (json.dumps([{"query": "q", "hits": [hit(), hit(docid="e", rank=2, score="NaN")]}]),
+                              data.DataError, "entry 0, hit 1", "docid e has the score 'NaN', not a finite number"),
 }
 
 
@@ -96,6 +103,10 @@ RESULT_CASES = {
     "metrics a list": (result(metrics=[0.5]), ValueError, "'metrics' is a JSON list"),
     "a metric that is text": (result(metrics={"nDCG@10": "0.5"}), ValueError, "metric 'nDCG@10' is '0.5'"),
     "per-query values a list": (result(per_query={"nDCG@10": [0.5]}), ValueError, "per_query['nDCG@10']"),
+    "a per-query value that is text": (result(per_query={"nDCG@10": {"q": "0.5"}}), ValueError,
+                                       "per_query['nDCG@10']['q'] is '0.5', not a number"),
+    "a per-query value that is true": (result(per_query={"nDCG@10": {"q": True}}), ValueError,
+                                       "per_query['nDCG@10']['q'] is True, not a number"),
 }
 
 
@@ -106,16 +117,19 @@ def test_bad_result_file_names_itself(tmp_path, case):
     raises_naming(exc, lambda: read_result(p), p, where)
 
 
-def test_compare_with_a_bad_result_file_names_it(tmp_path, capsys):
-    p = write(tmp_path / "a" / "smoke" / "dl19" / "bm25.json", "{")
+@pytest.mark.parametrize("content, where", [("{", ":1: not valid JSON"),
+                                            (result(per_query={"nDCG@10": {"q": "0.5"}}), ": per_query['nDCG@10']['q'] is '0.5'")])
+def test_compare_with_a_bad_result_file_names_it(tmp_path, capsys, content, where):
+    p = write(tmp_path / "a" / "smoke" / "dl19" / "bm25.json", content)
     write(tmp_path / "b" / "smoke" / "dl19" / "bm25.json", result())
     assert tables.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 2
-    assert f"error: {p}:1: not valid JSON" in capsys.readouterr().err
+    assert f"error: {p}{where}" in capsys.readouterr().err
 
 
 def test_compare_of_nothing_is_an_error_saying_where_it_looked(tmp_path, capsys):
     # one level too deep: results/smoke given as the results folder
     write(tmp_path / "a" / "smoke" / "dl19" / "bm25.json", result())
+    write(tmp_path / "b" / "smoke" / "dl19" / "bm25.json", result())
     a, b = tmp_path / "a" / "smoke", tmp_path / "b" / "smoke"
     with pytest.raises(FileNotFoundError, match="no result file of profile 'smoke' in either folder"):
         tables.compare_runs(a, b, "smoke")
@@ -187,7 +201,7 @@ NQ_CASES = {
 def test_bad_nq_record_names_file_and_line(tmp_path, case):
     line, exc, *where = NQ_CASES[case]
     p = write(tmp_path / "nq" / "nq-open-oracle.jsonl.gz", gzip.compress((json.dumps(NQ) + "\n" + line + "\n").encode()))
-    raises_naming(exc, lambda: data.load_nq(tmp_path), p, *where)
+    raises_naming(exc, lambda: data.read_nq(p), p, *where)
 
 
 # ------------------------------------------------------------------------------------------------- caches
@@ -266,7 +280,7 @@ def test_bad_noveleval_file_names_file_and_line(tmp_path, case):
         if isinstance(v, bytes):
             write(d / "noveleval" / f"{k}.tsv", v)
     path = d / "noveleval" / where.split(":")[0]
-    raises_naming((data.DataError, ReadError), lambda: data.load_noveleval(d), path, where.split(":", 1)[1])
+    raises_naming((data.DataError, ReadError), lambda: data.read_noveleval(d / "noveleval"), path, where.split(":", 1)[1])
 
 
 @pytest.mark.parametrize("content, where", [
@@ -292,13 +306,58 @@ def test_bad_trec_file_names_file_and_line(tmp_path, reader, content, where):
     raises_naming((trec.FormatError, ReadError), lambda: reader(p), p, where)
 
 
+# ------------------------------------------------------------------------------------------------- byte-order marks, CRLF
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("reader, text, want", [
+    (trec.read_qrels, "1 0 d1 2\n1 0 d2 0\n2 0 d3 1\n", {"1": {"d1": 2, "d2": 0}, "2": {"d3": 1}}),
+    (trec.read_run, "1 Q0 d1 1 2.5 t\n2 Q0 d3 1 1.0 t\n", {"1": {"d1": 2.5}, "2": {"d3": 1.0}}),
+    (data.read_topics, "1\tfirst query\n2\tsecond query\n", {"1": "first query", "2": "second query"}),
+    (lambda p: [(c.query.qid, c.query.text, c.passages[0].text) for c in candidates.read_hits(p)],
+     json.dumps([GOOD_ENTRY], indent=1), [("1", "a question", "text a")]),
+    (lambda p: list(readers.read_jsonl(p)), '{"a": 1}\n{"a": 2}\n', [(1, {"a": 1}), (2, {"a": 2})]),
+])
+def test_a_byte_order_mark_is_dropped(tmp_path, reader, text, want):
+    # Before: the mark stayed in the first qid ("\ufeff1": that query silently lost its judgements); JSON refused it
+    assert reader(write(tmp_path / "f.txt", BOM + text.encode())) == want
+
+
+def test_noveleval_files_saved_with_a_byte_order_mark_read_as_the_plain_ones(tmp_path):
+    plain = data.read_noveleval(noveleval_dir(tmp_path / "plain") / "noveleval")
+    d = noveleval_dir(tmp_path / "saved")
+    for f in (d / "noveleval").iterdir():
+        f.write_bytes(BOM + f.read_bytes())
+    assert data.read_noveleval(d / "noveleval") == plain
+
+
+@pytest.mark.parametrize("bom", [b"", BOM])
+def test_crlf_line_ends_are_read_as_lf(tmp_path, bom):
+    # the last column of a line is where the CR stays: a topics file's query text (qrels and runs split on spaces)
+    p = write(tmp_path / "topics.tsv", bom + b"1\tfirst query\r\n2\tsecond query\r\n")
+    assert data.read_topics(p) == {"1": "first query", "2": "second query"}
+
+
+def test_a_byte_not_utf8_after_a_bom_is_named_at_its_line_and_offset(tmp_path):
+    p = write(tmp_path / "q.txt", BOM + b"1 0 d1 1\n1 0 d\xff 1\n")
+    raises_naming(ReadError, lambda: trec.read_qrels(p), p, ":2: not UTF-8 text (byte 0xff at offset 17)")
+
+
+def test_the_real_dl20_topics_have_crlf_line_ends_and_read_without_cr(data_dir):
+    p = data_dir / "dl20" / "topics.tsv"
+    assert p.read_bytes().count(b"\r\n") == 200  # upstream's bytes, pinned by their SHA-256
+    topics = data.read_topics(p)
+    assert len(topics) == 200 and not [q for q, t in topics.items() if "\r" in q + t]
+
+
 # ------------------------------------------------------------------------------------------------- odd inputs, one behaviour each
 
 
 def test_judged_queries_without_candidates_are_counted_and_said(tmp_path):
     d = noveleval_dir(tmp_path, qrels="0 0 0-0 1\n1 0 1-0 2\n5 0 5-0 1\n9 0 9-3 2\n")
     with pytest.warns(UserWarning, match=r"2 judged queries of .*qrels.txt have no candidates .*\['5', '9'\]"):
-        ds = data.load_noveleval(d)
+        ds = data.read_noveleval(d / "noveleval")
     assert ds.judged_without_candidates == ["5", "9"] and ds.notes["judged queries without candidates"] == ["5", "9"]
     assert ds.subset(1).judged_without_candidates == []  # a profile's slice keeps the qrels of its queries only
 

@@ -45,6 +45,24 @@ def test_run_bad_line(tmp_path):
         trec.read_run(p)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_run_with_a_score_that_is_not_finite_is_not_written(tmp_path, bad):
+    p = tmp_path / "r.run"
+    p.write_text("old\n")
+    with pytest.raises(ValueError, match=rf"query q2: docid y has the score {bad}, not a finite number: not written"):
+        trec.write_run({"q1": {"a": 1.0}, "q2": {"x": 1.0, "y": bad}}, p, tag="t")
+    assert p.read_text() == "old\n" and [f.name for f in tmp_path.iterdir()] == ["r.run"]  # nothing half-written
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_candidates_refuse_a_score_that_is_not_finite(bad):
+    q, ps = Query("7", "q"), (Passage("a", "x"), Passage("b", "y"))
+    with pytest.raises(ValueError, match=rf"query 7: docid b has the score {bad}, not a finite number"):
+        Candidates(q, ps, (1.0, bad))
+    with pytest.raises(ValueError, match=rf"query 7: docid a has the score {bad}"):  # a student's diverged scores
+        Candidates(q, ps, (1.0, 0.5)).reranked([bad, 0.0])
+
+
 def test_to_run_by_rank_preserves_list_order_despite_ties():
     c = Candidates(Query("q", "x"), (Passage("b", ""), Passage("a", "")), (1.0, 1.0))
     # trec_eval would order tied scores by docid (b before a is lost); by rank keeps the list's order.

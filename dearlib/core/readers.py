@@ -4,7 +4,10 @@ Every way a file can be unreadable (a broken gzip stream, bytes that are not UTF
 a `ReadError` whose message starts ``<file>:<line>:``, the line where the reader stopped. What the records
 *mean* is the caller's to check; `bad_record` words the message for a record that parses but lacks what the caller
 needs, with the same file and line (or entry) in front. A missing file stays a FileNotFoundError (it names the
-file already). Writing is `dearlib.core.atomic`'s job.
+file already). Text is read as any editor may save it: a UTF-8 byte-order mark is dropped and CRLF line ends are
+read as LF. Kept, the mark would become part of the first query id (a qrels file's first query would lose its
+judgements) and the CR part of each line's last column (the pinned DL20 topics file has CRLF line ends).
+Writing is `dearlib.core.atomic`'s job.
 """
 from __future__ import annotations
 
@@ -32,13 +35,15 @@ def read_bytes(path: str | os.PathLike) -> bytes:
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """The file as UTF-8 text (un-gzipped for ``*.gz``); bytes that are not UTF-8 are a ReadError naming the line."""
+    """The file as UTF-8 text (un-gzipped for ``*.gz``), without a byte-order mark and with CRLF read as LF;
+    bytes that are not UTF-8 are a ReadError naming the line."""
     raw = read_bytes(path)
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise ReadError(f"{path}:{line}: not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
+        return raw.decode("utf-8-sig").replace("\r\n", "\n")  # utf-8-sig: utf-8 less a leading byte-order mark
+    except UnicodeDecodeError as e:  # e.object is the bytes after the mark, if there was one
+        line = e.object[: e.start].count(b"\n") + 1
+        offset = e.start + len(raw) - len(e.object)
+        raise ReadError(f"{path}:{line}: not UTF-8 text (byte {raw[offset]:#04x} at offset {offset})") from None
 
 
 def read_json(path: str | os.PathLike):

@@ -10,6 +10,7 @@ scoring in `dearlib.evaluation.metrics`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 Run = dict[str, dict[str, float]]  # {qid: {docid: score}}; a higher score ranks higher
@@ -43,7 +44,10 @@ class Passage:
 
 @dataclass(frozen=True)
 class Candidates:
-    """One query's candidate passages, best first, with the score of the stage that ranked them."""
+    """One query's candidate passages, best first, with the score of the stage that ranked them.
+
+    A score must be a finite number: a NaN compares false with everything, so a sort by it, and trec_eval's,
+    leaves an order nobody ranked (a run with a NaN score evaluates to nDCG@10 = 1.0)."""
 
     query: Query
     passages: tuple[Passage, ...]
@@ -59,6 +63,9 @@ class Candidates:
             if p.docid in seen:
                 raise ValueError(f"query {self.query.qid}: docid {p.docid} appears twice in the candidate list")
             seen[p.docid] = p
+        for p, s in zip(self.passages, self.scores):
+            if not math.isfinite(s):
+                raise ValueError(f"query {self.query.qid}: docid {p.docid} has the score {s}, not a finite number")
 
     def __len__(self) -> int:
         return len(self.passages)

@@ -5,8 +5,10 @@ The measures are named as ir_measures prints them: ``nDCG@10`` (trec_eval ``ndcg
 ``R(rel=2)@100`` (recall). Aggregates follow ``trec_eval -c``: a judged query that the run lacks counts as 0,
 and it is named in the result, never hidden.
 
-What this module refuses, rather than returning a silent 0.0: a run that shares no query with the qrels, a run
-query that has no judgements, and a run none of whose documents is judged (ids that do not match).
+What this module refuses, rather than returning a silent 0.0 (or 1.0): a run that shares no query with the qrels,
+a run query that has no judgements, a run none of whose documents is judged (ids that do not match), and a
+score that is not a finite number (trec_eval sorts a NaN as it happens to compare: a run of NaN scores in judged
+order evaluates to nDCG@10 = 1.0).
 It does not compute QA answer accuracy (that is the open-domain QA notebook's) and does not rank anything.
 """
 from __future__ import annotations
@@ -44,6 +46,10 @@ class Evaluation:
 def evaluate(run: Run, qrels: Qrels, measures: list[str] | tuple[str, ...] = NDCG) -> Evaluation:
     if not run:
         raise EvaluationError("the run is empty")
+    for q, docs in run.items():
+        for d, s in docs.items():
+            if not math.isfinite(s):
+                raise EvaluationError(f"query {q}: docid {d} has the score {s}, not a finite number: no rank can be read from it")
     not_judged = sorted(set(run) - set(qrels))
     if len(not_judged) == len(run):
         raise EvaluationError(f"the run shares no query id with the qrels (run ids e.g. {sorted(run)[:5]}, "

@@ -23,7 +23,7 @@ import yaml
 
 from ..retrieval.beir import SETS as BEIR_SETS
 from .metrics import NDCG
-from .results import DATASETS, load_results
+from .results import DATASETS, check_name, load_results
 
 REPORTED = Path(__file__).with_name("reported.yaml")
 ORDER = {d: i for i, d in enumerate(DATASETS)}
@@ -167,6 +167,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="the seed the notebooks ran with (part of the config hash)")
     ap.add_argument("--tolerance", type=float, default=TOLERANCE, help=f"points x 100 (default {TOLERANCE})")
     a = ap.parse_args(argv)
+    try:
+        check_name(a.profile, "profile")  # configs/<name>.yaml and results/<name>/: never a path of its own
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if a.paper:
         df = paper_comparison(a.results, a.profile, a.seed, a.tolerance)
         print(f"Reported vs reproduced, profile '{a.profile}' (x 100; tolerance {a.tolerance} points; "

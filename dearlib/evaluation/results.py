@@ -4,13 +4,16 @@
 ir_measures prints them), ``per_query`` ({measure: {qid: value}}) and ``provenance`` (the config and its hash,
 seed, library versions, device, git commit, start and end time). Later notebooks, the figures and outside checks
 read only these files. Dataset names: dl19, dl20, noveleval, nq; systems: bm25, teacher, dear-p, dear-l and
-ablation variants ``dear-p-<loss>``.
+ablation variants ``dear-p-<loss>``. A profile, dataset or system name must be one plain file-name component
+(`check_name`): ``../../escape`` as a system would write outside the results folder. A per-query value must be a
+number: `read_result` names the file, measure and query of one that is not.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
 import platform
+import re
 import subprocess
 from pathlib import Path
 
@@ -75,8 +78,27 @@ def provenance(cfg: dict, started: str, **extra) -> dict:
     }
 
 
+# One path component, no leading dot (., .., hidden files). "+" too: the Stage-1 ablation's systems are named after
+# their losses (dear-p-ce+kl, dear-p-ce+ranknet+kl).
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*")
+
+
+def check_name(name: str, what: str) -> str:
+    """`name` if it is one plain file-name component (letters, digits, ``-``, ``_``, ``+``, ``.``, not first a ``.``),
+    else a ValueError naming it: a profile, dataset or system name becomes a folder or file name under results/."""
+    if not isinstance(name, str) or not PLAIN_NAME.fullmatch(name):
+        raise ValueError(f"{what} name {name!r} is not a plain file name (letters, digits, '-', '_', '+', '.', "
+                         "not starting with '.'): it names a file or folder under the results folder")
+    return name
+
+
+def profile_dir(results_dir: str | Path, profile: str) -> Path:
+    """``<results_dir>/<profile>``, the profile checked by `check_name`."""
+    return Path(results_dir) / check_name(profile, "profile")
+
+
 def result_path(results_dir: str | Path, profile: str, dataset: str, system: str) -> Path:
-    return Path(results_dir) / profile / dataset / f"{system}.json"
+    return profile_dir(results_dir, profile) / check_name(dataset, "dataset") / f"{check_name(system, 'system')}.json"
 
 
 def write_result(results_dir: str | Path, cfg: dict, dataset: str, system: str, ev: Evaluation, started: str,
@@ -84,6 +106,7 @@ def write_result(results_dir: str | Path, cfg: dict, dataset: str, system: str, 
     """Write one result file; `extra` keys (depth, timings, notes, ...) go into the provenance."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: the contract names {', '.join(DATASETS)}")
+    path = result_path(results_dir, cfg["profile"], dataset, system)  # the names checked before anything is made
     record = {
         "dataset": dataset,
         "system": system,
@@ -93,7 +116,7 @@ def write_result(results_dir: str | Path, cfg: dict, dataset: str, system: str, 
         "queries_without_run": ev.queries_without_run,
         "provenance": provenance(cfg, started, **extra),
     }
-    return atomic.write_json(result_path(results_dir, cfg["profile"], dataset, system), record)
+    return atomic.write_json(path, record)
 
 
 def read_result(path: str | Path) -> dict:
@@ -114,10 +137,13 @@ def read_result(path: str | Path) -> dict:
     for m, values in rec["per_query"].items():
         if not isinstance(values, dict):
             raise ValueError(f"{path}: per_query[{m!r}] is not an object of {{query id: value}}")
+        for q, v in values.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"{path}: per_query[{m!r}][{q!r}] is {v!r}, not a number")
     return rec
 
 
 def load_results(results_dir: str | Path, profile: str) -> list[dict]:
     """Every result file of a profile (the dataset folders only: derived tables beside them are not results)."""
-    root = Path(results_dir) / profile
+    root = profile_dir(results_dir, profile)
     return [read_result(p) for d in DATASETS for p in sorted((root / d).glob("*.json"))]

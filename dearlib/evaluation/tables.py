@@ -28,7 +28,7 @@ from ..core.config import config_hash, load_config
 from ..retrieval.beir import SETS as BEIR_SETS
 from . import systems as registry
 from .metrics import NDCG
-from .results import DATASETS, read_result, result_path
+from .results import DATASETS, profile_dir, read_result, result_path
 from .systems import producer
 
 EVAL_SETS = ("dl19", "dl20", "noveleval")  # the ranking evaluation sets of notebook 05
@@ -69,7 +69,7 @@ class Collection:
     @classmethod
     def load(cls, results_dir: str | Path, profile: str, seed: int = 0) -> "Collection":
         coll = cls(Path(results_dir), profile, seed, config=expected_config(profile, seed))
-        root = Path(results_dir) / profile
+        root = profile_dir(results_dir, profile)
         for dataset in DATASETS:
             for path in sorted((root / dataset).glob("*.json")):
                 rec = read_result(path)
@@ -275,13 +275,27 @@ def write_summary(coll: Collection, out_dir: str | Path | None = None, datasets=
 # ------------------------------------------------------------------------------------------------- two runs
 
 
+def same(x: float | None, y: float | None, tol: float = 0.0) -> bool:
+    """Whether two metric values are equal within `tol`: NaN equals only NaN (``abs(nan - 0.5) > tol`` is False,
+    which would call them equal), and a missing value (None) equals nothing."""
+    if x is None or y is None:
+        return False
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    return x == y or abs(x - y) <= tol  # x == y: the same infinity
+
+
 def compare_runs(dir_a: str | Path, dir_b: str | Path, profile: str, tol: float = 0.0) -> list[str]:
     """Differences in metric values (and per-query values) between two results folders, timings aside.
 
-    Returns one line per difference, and per file present in only one of them; empty means identical. Two
-    folders that hold no result file of the profile are an error saying where it looked: a comparison of
+    Returns one line per difference, and per file present in only one of them; empty means identical. A folder
+    that does not exist is a FileNotFoundError naming it (read as empty, every file would be "only in" the
+    other); so are two folders that hold no result file of the profile, saying where it looked: a comparison of
     nothing would report "identical".
     """
+    for d in (dir_a, dir_b):
+        if not Path(d).is_dir():
+            raise FileNotFoundError(f"results folder {d} does not exist")
     a = {k: v for k, v in Collection.load(dir_a, profile).records.items()}
     b = {k: v for k, v in Collection.load(dir_b, profile).records.items()}
     if not a and not b:
@@ -293,11 +307,11 @@ def compare_runs(dir_a: str | Path, dir_b: str | Path, profile: str, tol: float 
         ra, rb = a[key], b[key]
         for m in sorted(set(ra["metrics"]) | set(rb["metrics"])):
             va, vb = ra["metrics"].get(m), rb["metrics"].get(m)
-            if va is None or vb is None or abs(va - vb) > tol:
+            if not same(va, vb, tol):
                 out.append(f"{key[0]}/{key[1]}.json {m}: {va} != {vb}")
         for m in sorted(set(ra["per_query"]) & set(rb["per_query"])):
             pa, pb = ra["per_query"][m], rb["per_query"][m]
-            diff = [q for q in set(pa) | set(pb) if q not in pa or q not in pb or abs(pa[q] - pb[q]) > tol]
+            diff = [q for q in set(pa) | set(pb) if not same(pa.get(q), pb.get(q), tol)]
             if diff:
                 out.append(f"{key[0]}/{key[1]}.json {m}: {len(diff)} queries differ (e.g. {sorted(diff)[:3]})")
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 from pathlib import Path
 
@@ -23,7 +24,8 @@ class DataError(RuntimeError):
 def read_hits(path: Path) -> list[Candidates]:
     """Candidate lists in RankGPT's "hits" JSON ([{"query", "hits": [{"qid","docid","content","score","rank"}]}]).
 
-    A bad entry is a DataError naming the file, the entry (0-based) and, inside it, the hit."""
+    A bad entry is a DataError naming the file, the entry (0-based) and, inside it, the hit; so is a score that is
+    not a finite number (Python's JSON reader takes ``NaN`` and ``Infinity``)."""
     items = readers.read_json(path)
     if not isinstance(items, list):
         raise DataError(f"{path}: not a list of {{'query', 'hits'}} entries (found a JSON {type(items).__name__})")
@@ -50,6 +52,8 @@ def read_hits(path: Path) -> list[Candidates]:
                 texts[docid] = h["content"]
                 passages.append(Passage(docid, h["content"], h.get("title", "")))
                 scores.append(float(h["score"]))
+                if not math.isfinite(scores[-1]):
+                    raise ValueError(f"docid {docid} has the score {h['score']!r}, not a finite number")
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise DataError(readers.bad_record(where, e, "a RankGPT hits entry")) from None
         if qid in seen_qids:

@@ -10,7 +10,10 @@ The data directory is looked for in this order:
 
 The data files are public data sets (see the data README for licences) and are never committed to the kit.
 This module loads NovelEval-2306, TREC DL19/DL20 (BM25 top-100 in RankGPT's "hits" JSON, qrels, topics) and the
-NQ-open oracle file. It does not retrieve (that is `dearlib.retrieval.bm25`) and does not score (`dearlib.evaluation.metrics`).
+NQ-open oracle file. The loaders (``load_*``) check each file they read against its pinned SHA-256 first, once per
+process (`check_file` remembers a file by its resolved path, size and modification time): a DL19 qrels file cut
+300 lines short would otherwise load without a word and score BM25 0.4970 instead of 0.5058. The readers
+(``read_*``) parse files at any path, unchecked (a file not in the manifest, a test's own). It does not retrieve (that is `dearlib.retrieval.bm25`) and does not score (`dearlib.evaluation.metrics`).
 """
 from __future__ import annotations
 
@@ -214,14 +217,36 @@ def ensure(datasets=tuple(DATASETS)) -> Path:
 
 
 def verify_one(path: Path, f: DataFile) -> None:
+    """Hash `path` and compare with `f`'s pin; a DataError naming the file, both digests and how to mend it."""
     raw = path.read_bytes()
     try:
-        ok = _sha256(gzip.decompress(raw) if f.gzip else raw) == f.sha256
+        found = _sha256(gzip.decompress(raw) if f.gzip else raw)
     except (OSError, EOFError, zlib.error):  # a truncated or non-gzip file
-        ok = False
-    if not ok:
-        raise DataError(f"{path}: checksum mismatch (expected sha256 {f.sha256} of the upstream file {f.source}); "
-                        "the file is corrupt or not the pinned version: delete it and download again")
+        found = "none (not a complete gzip file)"
+    if found != f.sha256:
+        data_dir = path.parents[f.path.count("/")]
+        raise DataError(f"{path}: checksum mismatch: expected sha256 {f.sha256} (the upstream file {f.source}), found "
+                        f"{found}; the file is corrupt or not the pinned version. Get an intact copy with:  python -m "
+                        f"dearlib.retrieval.data download --to {data_dir}  (fetches only the files missing or corrupt; "
+                        "network needed), or copy it from the kit's shared data")
+
+
+_verified: set[tuple[str, int, int]] = set()  # (resolved path, size, mtime in ns) of each file that matched its pin
+
+
+def check_file(data_dir: Path, path: str) -> Path:
+    """``data_dir / path``, checked against the manifest's SHA-256 once per process (a changed size or mtime is
+    checked again); a file the manifest does not pin is returned unchecked."""
+    full = Path(data_dir) / path
+    f = next((f for f in MANIFEST if f.path == path), None)
+    if f is None:
+        return full
+    st = full.stat()
+    key = (str(full.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _verified:
+        verify_one(full, f)
+        _verified.add(key)
+    return full
 
 
 # ---------------------------------------------------------------------------------------------------- loaders
@@ -259,8 +284,16 @@ def load_noveleval(data_dir: Path | None = None) -> Dataset:
     """NovelEval-2306: 21 queries, each with its own 20 candidates, in the corpus file's order (not BM25's).
 
     The candidates' scores are 0.0: this order is Google's, and BM25 must rank them (`dearlib.retrieval.bm25`).
+    Each file is checked against its pinned SHA-256 first (`check_file`).
     """
-    d = (data_dir or find_data_dir(("noveleval",))) / "noveleval"
+    data_dir = data_dir or find_data_dir(("noveleval",))
+    for f in _files(("noveleval",)):
+        check_file(data_dir, f.path)
+    return read_noveleval(data_dir / "noveleval")
+
+
+def read_noveleval(d: Path) -> Dataset:
+    """NovelEval from a folder holding queries.tsv, corpus.tsv and qrels.txt, unchecked (see `load_noveleval`)."""
     queries = {}
     for n, row in _read_tsv(d / "queries.tsv"):
         if len(row) != 2:
@@ -318,11 +351,12 @@ def load_trec_dl(year: int, data_dir: Path | None = None, first_stage: str = "bm
     name = f"dl{year % 100}"
     if name not in ("dl19", "dl20"):
         raise ValueError(f"TREC DL year must be 2019 or 2020, not {year}")
-    d = (data_dir or find_data_dir((name,))) / name
-    qrels = read_qrels(d / "qrels.txt")
     if first_stage not in ("bm25", "spladepp"):
         raise ValueError(f"first_stage must be 'bm25' or 'spladepp', not {first_stage!r}")
-    cands = read_hits(d / f"{first_stage}_top100.json.gz")
+    data_dir = data_dir or find_data_dir((name,))
+    d = data_dir / name
+    qrels = read_qrels(check_file(data_dir, f"{name}/qrels.txt"))
+    cands = read_hits(check_file(data_dir, f"{name}/{first_stage}_top100.json.gz"))  # SPLADE++'s is not pinned
     _check_judged(name, [c.query.qid for c in cands], qrels, d / "qrels.txt")
     ds = Dataset(name, cands, qrels, min_rel=2, notes={"first_stage": f"{first_stage} top-100 (pyserini, msmarco-v1-passage)"})
     return _report_unranked(ds, d / "qrels.txt", d / f"{first_stage}_top100.json.gz")
@@ -357,8 +391,13 @@ def load_nq(data_dir: Path | None = None) -> tuple[list[NQExample], dict[str, Pa
     """The NQ-open oracle file: 2,655 questions and the pool of their gold passages (identical passages merged).
 
     Query ids are the line numbers (0-based) as strings; passage ids are ``nq-<n>`` in order of first appearance.
+    The file is checked against its pinned SHA-256 first (`check_file`).
     """
-    path = (data_dir or find_data_dir(("nq",))) / "nq" / "nq-open-oracle.jsonl.gz"
+    return read_nq(check_file(data_dir or find_data_dir(("nq",)), "nq/nq-open-oracle.jsonl.gz"))
+
+
+def read_nq(path: Path) -> tuple[list[NQExample], dict[str, Passage]]:
+    """The NQ-open oracle records of `path`, unchecked (see `load_nq`)."""
     examples, pool, by_content = [], {}, {}
     for n, rec in readers.read_jsonl(path):
         try:

@@ -66,8 +66,13 @@ def read_run(path: str | os.PathLike) -> Run:
 
 
 def format_run(run: Run, tag: str) -> str:
+    """The run as TREC text; a score that is not a finite number is a ValueError naming the query and docid (it
+    would be written as ``nan``, which no reader, this module's included, takes back)."""
     lines = []
     for qid, docs in run.items():
+        bad = next((d for d, s in docs.items() if not math.isfinite(s)), None)
+        if bad is not None:
+            raise ValueError(f"query {qid}: docid {bad} has the score {docs[bad]}, not a finite number: not written")
         ranked = sorted(docs.items(), key=lambda kv: -kv[1])
         lines += [f"{qid} Q0 {d} {r} {s:.6f} {tag}" for r, (d, s) in enumerate(ranked, 1)]
     return "\n".join(lines) + "\n"
