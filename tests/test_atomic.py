@@ -67,3 +67,22 @@ def test_a_temporary_name_of_another_target_is_not_touched(tmp_path):
     mine.write_bytes(b"x")
     atomic.write_text(tmp_path / "run.json", "{}")
     assert other.exists() and not mine.exists()
+
+
+def test_a_cut_or_empty_stage2_adapter_is_refused_by_name_before_any_model_loads(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from dearlib.stage2 import training as stage2
+
+    (tmp_path / "adapter").mkdir()  # what an in-place save killed at once leaves
+    with pytest.raises(FileNotFoundError, match=r"no whole Stage-2 adapter: .*adapter: no config.json or adapter_config.json"):
+        stage2.load_listwise({}, tmp_path / "adapter", tokenizer=None)
+    sub = tmp_path / "adapter" / "stage2"  # peft's folder for the named adapter
+    sub.mkdir()
+    (sub / "adapter_config.json").write_text("{}")
+    save_file({"lora_A": torch.zeros(8, 8)}, str(sub / "adapter_model.safetensors"))
+    data = (sub / "adapter_model.safetensors").read_bytes()
+    (sub / "adapter_model.safetensors").write_bytes(data[:-16])
+    with pytest.raises(FileNotFoundError, match=r"adapter_model.safetensors: not whole .*train it again \(notebook 04\)"):
+        stage2.load_listwise({}, tmp_path / "adapter", tokenizer=None)
