@@ -1,8 +1,10 @@
 """Every relative link and image of the committed pages and notebooks resolves from where the file is."""
+import nbformat
 import pytest
 
 from conftest import ROOT
 from dearlib.publish import links
+from dearlib.publish import reference_run as ref
 
 PAGES = sorted({ROOT / "README.md", ROOT / "RESULTS.md", *(ROOT / "docs").rglob("*.md"),
                 *(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "docs" / "reference-run").glob("*.ipynb")})
@@ -26,3 +28,16 @@ def test_the_checker_finds_a_missing_file_and_a_missing_heading(tmp_path):
 def test_the_pages_hold_links_at_all():  # a checker that parses nothing would pass every page
     assert sum(len(links.targets(links.markdown_of(p))) for p in PAGES) > 40
     assert "docs/pipeline.md" in links.targets((ROOT / "README.md").read_text())
+
+
+def test_a_published_copy_is_checked_from_its_destination_without_writing_there(tmp_path):
+    source = ROOT / "notebooks" / "01_candidate_retrieval.ipynb"
+    dest = ROOT / ref.REFERENCE
+    before = sorted(dest.iterdir()) if dest.is_dir() else []
+    published = tmp_path / "probe_01.ipynb"  # the real notebook, cleaned for docs/reference-run/, written here only
+    nbformat.write(ref.clean_notebook(nbformat.read(source, as_version=4), ROOT), published)
+    assert links.targets(links.markdown_of(published)) and links.broken(published, folder=dest) == []
+    # the folder decides: the same copy read from tmp_path, or the unrewritten notebook from docs/reference-run/, breaks
+    assert any("../../figures/" in b for b in links.broken(published))
+    assert any("../figures/" in b for b in links.broken(source, folder=dest))
+    assert (sorted(dest.iterdir()) if dest.is_dir() else []) == before and [p.name for p in tmp_path.iterdir()] == ["probe_01.ipynb"]

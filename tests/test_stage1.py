@@ -1,9 +1,11 @@
 """Stage 1 on tiny models: groups, the teacher cache, training, NaN guard, resume, and the distributed launch."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -160,7 +162,7 @@ def test_non_finite_loss_stops_and_names_the_step(tmp_path, llama_tok):
 Interrupt, StepsSeen = training_callbacks()
 
 
-def test_resume_after_interruption_gives_the_same_model(tmp_path, llama_tok):
+def test_resume_after_interruption_gives_the_same_model(tmp_path, llama_tok, capsys):
     enc = PairEncoder(llama_tok, 16, 16)
     probe = (["what is thing 1"] * 3, ["thing 1 is a fruit", "car 1 drives", "sky 1"])
     straight = stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "a", resume=False)
@@ -168,9 +170,13 @@ def test_resume_after_interruption_gives_the_same_model(tmp_path, llama_tok):
     with pytest.raises(KeyboardInterrupt):
         stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "b", callbacks=[Interrupt()])
     assert (tmp_path / "b" / "checkpoint-2").is_dir()
+    # a kill while the Trainer saved step 4: the weights are there, trainer_state.json (written last) is not
+    shutil.copytree(tmp_path / "b" / "checkpoint-2", tmp_path / "b" / "checkpoint-4")
+    (tmp_path / "b" / "checkpoint-4" / "trainer_state.json").unlink()
     resumed = stage1.train(tiny_student(llama_tok), enc, toy_groups(), CFG, tmp_path / "b")
     assert resumed.state.global_step == 6
     assert Scorer(resumed.model, enc).score_pairs(*probe) == pytest.approx(expected, abs=1e-5)
+    assert "removing an incomplete checkpoint, resuming before it: " in capsys.readouterr().out
 
 
 def test_groups_used_are_the_groups_training_reaches(tmp_path, llama_tok):
@@ -262,22 +268,77 @@ def test_full_fine_tuning_student_trains_saves_and_loads_back(tmp_path, llama_to
     trainer = stage1.train(model, enc, toy_groups(), s1, tmp_path / "run", seed=3, max_steps=4, resume=False)
     trained = Scorer(trainer.model, enc).score_pairs(*probe)
     assert trained != pytest.approx(before, abs=1e-4)  # training changed the scores
-    trainer.save_model(str(tmp_path / "student"))
+    stage1.save_model(trainer, tmp_path / "student")
     assert (tmp_path / "student" / "config.json").is_file() and not (tmp_path / "student" / "adapter_config.json").exists()
     loaded = stage1.load_student(s1, tmp_path / "student", llama_tok, seed=3)
     assert not loaded.training
     assert Scorer(loaded, enc).score_pairs(*probe) == pytest.approx(trained, abs=1e-5)
 
 
-def test_find_student_prefers_the_saved_student_then_the_last_checkpoint(tmp_path):
+def saved(folder, config="config.json", state=None):
+    """A small saved model as transformers writes one: a configuration and safetensors weights (and, for a
+    checkpoint, the trainer state written last)."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / config).write_text("{}")
+    save_file({"w": torch.arange(64.0)}, str(folder / "model.safetensors"))
+    if state is not None:
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": state}))
+    return folder
+
+
+def cut(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+
+
+def test_find_student_prefers_a_whole_saved_student_then_the_last_complete_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="run notebook 02"):
         stage1.find_student(tmp_path, "ce")
-    (tmp_path / "ce" / "checkpoint-3").mkdir(parents=True)
-    (tmp_path / "ce" / "checkpoint-6").mkdir()
+    saved(tmp_path / "ce" / "checkpoint-3", state=3)
+    saved(tmp_path / "ce" / "checkpoint-6", state=6)
     path, note = stage1.find_student(tmp_path, "ce")
-    assert path == tmp_path / "ce" / "checkpoint-6" and "last training checkpoint" in note
+    assert path == tmp_path / "ce" / "checkpoint-6" and "last complete training checkpoint" in note
+    # a kill while the Trainer saved checkpoint-6: its state, written last, is cut short; checkpoint-3 is the last whole one
+    cut(tmp_path / "ce" / "checkpoint-6" / "trainer_state.json")
+    assert stage1.find_student(tmp_path, "ce")[0] == tmp_path / "ce" / "checkpoint-3"
+    # an empty student/ (a kill before anything was written) is not the student; nor one whose weights were cut short
     (tmp_path / "student").mkdir()
+    path, note = stage1.find_student(tmp_path, "ce")
+    assert path == tmp_path / "ce" / "checkpoint-3" and "no config.json or adapter_config.json" in note
+    saved(tmp_path / "student", config="adapter_config.json")
     assert stage1.find_student(tmp_path, "ce")[0] == tmp_path / "student"
+    cut(tmp_path / "student" / "model.safetensors", keep=0.9)
+    path, note = stage1.find_student(tmp_path, "ce")
+    assert path == tmp_path / "ce" / "checkpoint-3" and "model.safetensors: not whole" in note
+    (tmp_path / "student" / "model.safetensors").unlink()
+    assert "no weights" in stage1.find_student(tmp_path, "ce")[1]
+
+
+class SavesHalf:
+    """A trainer whose save_model writes the configuration, then dies before the weights (a kill mid-save)."""
+
+    def save_model(self, out):
+        (Path(out) / "config.json").write_text("{}")
+        raise KeyboardInterrupt("killed mid-save")
+
+
+class Saves:
+    def save_model(self, out):
+        saved(Path(out))
+
+
+def test_a_save_interrupted_half_way_leaves_the_old_student_and_nothing_half_written(tmp_path):
+    stage1.save_model(Saves(), tmp_path / "student")
+    before = (tmp_path / "student" / "model.safetensors").read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        stage1.save_model(SavesHalf(), tmp_path / "student")
+    assert (tmp_path / "student" / "model.safetensors").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["student"]  # the temporary folder went with the error
+    with pytest.raises(KeyboardInterrupt):
+        stage1.save_model(SavesHalf(), tmp_path / "other")
+    assert not (tmp_path / "other").exists()  # no folder rather than a half one
 
 
 def test_tevatron_rows_become_groups_and_offline_is_one_message(monkeypatch):

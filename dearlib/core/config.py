@@ -1,7 +1,8 @@
 """Load a profile's configuration (`configs/<profile>.yaml`) as plain data, checked against its schema, and hash it.
 
-A profile is one YAML file with a comment on each value. `load_config` checks it against `dearlib.core.schema` before
-any work (unknown keys, types, required keys, secrets), and `override` applies and checks a notebook's overrides
+A profile is one YAML file with a comment on each value. `load_config` reads it refusing a key given twice and
+naming the line of a syntax error (`read_yaml`), then checks it against `dearlib.core.schema` before any work
+(unknown keys, types, ranges, required keys, secrets), and `override` applies and checks a notebook's overrides
 the same way. Nothing here interprets the values: each notebook reads the section it needs; `repo_path` resolves a
 path-valued setting (the DeepSpeed file) against the repository root, whatever the working directory. The hash is
 over the canonical JSON of the whole file, so any change of any value marks results computed under the old
@@ -33,11 +34,39 @@ def load_config(profile: str) -> dict:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     path = config_dir() / f"{profile}.yaml"
     text = path.read_text()
-    cfg = yaml.safe_load(text)
+    cfg = read_yaml(text, str(path))
     schema.check(cfg, str(path), text)
     if cfg["profile"] != profile:
         raise schema.ConfigError(f"{path}: its 'profile' value is {cfg['profile']!r}, expected {profile!r}")
     return cfg
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last, silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                shown = key if isinstance(key, str) and schema._NAME.fullmatch(key) else "a key (not shown)"
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{shown} is given twice (first on line {seen[key]}): one value would silently win", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(text: str, source: str):
+    """The YAML `text` as data; a syntax error or a key given twice in a mapping raises `schema.ConfigError` naming
+    `source` and the line, never a bare parser traceback."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeys)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise schema.ConfigError(f"{source}{where}: not valid YAML: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise schema.ConfigError(f"{source}: not valid YAML: {e}") from None
 
 
 def override(cfg: dict, section: str, overrides: dict, source: str) -> dict:

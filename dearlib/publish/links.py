@@ -3,8 +3,9 @@
 `targets` lists each link and image target of a Markdown text (``[text](target)``, ``![alt](target)``,
 ``<img src="target">``), leaving out fenced and inline code; `rewrite` maps every relative target through a
 function (`dearlib.publish.reference_run` uses it to move notebooks/ links to docs/reference-run/); `broken` says which
-relative targets of a file do not resolve from the file's own folder, a ``#heading`` into a Markdown page
-included (GitHub's anchors). Absolute URLs (``https:``, ``mailto:``), ``attachment:`` images and pure ``#anchor``
+relative targets of a file do not resolve from the file's own folder (or from the folder it is to be published
+in, so a copy is checked without writing into the checkout), a ``#heading`` into a Markdown page included
+(GitHub's anchors). Absolute URLs (``https:``, ``mailto:``), ``attachment:`` images and pure ``#anchor``
 links within a notebook are not checked; it never touches the network.
 """
 from __future__ import annotations
@@ -77,15 +78,17 @@ def anchors(path: str | Path) -> set[str]:
     return {slug(m.group(1)) for m in re.finditer(r"^#{1,6}\s+(.+?)\s*#*$", text, re.M)}
 
 
-def broken(path: str | Path) -> list[str]:
-    """The relative targets of a page or notebook that resolve to nothing from its folder, each with why."""
+def broken(path: str | Path, folder: str | Path | None = None) -> list[str]:
+    """The relative targets of a page or notebook that resolve to nothing from `folder` (default: the file's own,
+    or where it is to be published: a copy checked before it is written there), each with why."""
     path = Path(path)
+    base = Path(folder) if folder is not None else path.parent
     out = []
     for target in targets(markdown_of(path)):
         if _SCHEME.match(target):
             continue
         file, _, anchor = target.partition("#")
-        dest = (path.parent / file).resolve()
+        dest = (base / file).resolve()
         if not dest.exists():
             out.append(f"{path}: {target} (no {dest})")
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):

@@ -6,9 +6,10 @@ are `dearlib.stage1.crossfit`'s, trained by the same `train`). The student is a 
 model with one output (optionally wrapped in a peft LoRA adapter, `build_student`). Training runs on the
 transformers `Trainer` (accelerate underneath, so the same entry point runs on one CPU, under
 ``accelerate launch`` with several processes, or with DeepSpeed), with `dearlib.stage1.losses.dear_loss` as the
-objective, checkpoints, resume from the last checkpoint (when it was trained with the same settings) and a
-logged loss curve; `find_student` and
-`load_student` bring the saved student back for later notebooks. Applying a trained student to candidate lists
+objective, checkpoints, resume from the last complete checkpoint (when it was trained with the same settings) and
+a logged loss curve. `save_model` writes a trained model to a temporary folder renamed into place
+(`dearlib.core.atomic.folder`); `find_student` and `load_student` bring the saved student back for later
+notebooks, never trusting a folder a kill left half-written (`incomplete`). Applying a trained student to candidate lists
 is `dearlib.stage1.rerank`'s job.
 
 Command line (what ``accelerate launch`` runs):
@@ -272,22 +273,75 @@ def load_student(s1: dict, path: str | Path, tokenizer, seed: int = 0):
     return model.eval()
 
 
-def find_student(stage1_dir: str | Path, loss: str) -> tuple[Path, str]:
-    """Where the trained student is: ``<stage1_dir>/student`` (notebook 02 saves it there after training), else the
-    last Trainer checkpoint of ``<stage1_dir>/<loss>/`` (runs from before that line; the Trainer always checkpoints
-    the final step). Returns the folder and a sentence saying which it is."""
-    from transformers.trainer_utils import get_last_checkpoint
+def save_model(trainer, path: str | Path) -> Path:
+    """``trainer.save_model`` into a temporary folder beside `path`, renamed to `path` once whole: a kill during the
+    save leaves the old folder (or none), never a half one."""
+    with atomic.folder(path) as tmp:
+        trainer.save_model(str(tmp))
+    return Path(path)
 
+
+def incomplete(folder: str | Path, checkpoint: bool = False) -> str:
+    """Why the saved model `folder` cannot be trusted ("" when it can): missing, no configuration, no weights, a
+    weights file cut short (safetensors checks its header against the file's length). A Trainer `checkpoint` also
+    needs its trainer_state.json, which the Trainer writes last, readable."""
+    from safetensors import safe_open
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return f"{folder} is no folder"
+    if checkpoint:
+        try:
+            json.loads((folder / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            return f"{folder}: its trainer_state.json, written last, is missing or cut short"
+    elif not any(folder.rglob("config.json")) and not any(folder.rglob("adapter_config.json")):
+        return f"{folder}: no config.json or adapter_config.json"
+    weights = list(folder.rglob("*.safetensors")) + list(folder.rglob("*.bin"))
+    if not weights and not checkpoint:
+        return f"{folder}: no weights (*.safetensors, *.bin)"
+    for f in weights:
+        if f.suffix == ".safetensors":
+            try:
+                with safe_open(str(f), "pt"):
+                    pass
+            except Exception as e:  # safetensors raises its own error type for a cut file
+                return f"{f}: not whole ({e})"
+    return ""
+
+
+def last_checkpoint(output_dir: str | Path) -> tuple[str | None, list[tuple[Path, str]]]:
+    """The highest-numbered complete ``checkpoint-N`` in `output_dir` (None: none), and each later one with why it
+    is not."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    found = sorted((int(p.name.split("-")[1]), p) for p in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*")
+                   if p.name.split("-")[1].isdigit())
+    skipped = []
+    for _, p in reversed(found):
+        why = incomplete(p, checkpoint=True)
+        if not why:
+            return str(p), skipped
+        skipped.append((p, why))
+    return None, skipped
+
+
+def find_student(stage1_dir: str | Path, loss: str) -> tuple[Path, str]:
+    """Where the trained student is: ``<stage1_dir>/student`` (notebook 02 saves it there after training) when it
+    is whole, else the last complete Trainer checkpoint of ``<stage1_dir>/<loss>/`` (the Trainer always checkpoints
+    the final step). Returns the folder and a sentence saying which it is."""
     stage1_dir = Path(stage1_dir)
     final = stage1_dir / "student"
-    if final.is_dir():
+    why = incomplete(final)
+    if not why:
         return final, f"the final student saved by notebook 02: {final}"
     run = stage1_dir / loss
-    last = get_last_checkpoint(str(run)) if run.is_dir() else None
+    last, skipped = last_checkpoint(run) if run.is_dir() else (None, [])
     if last:
-        return Path(last), f"no {final}: using the last training checkpoint {last} (the final step)"
-    raise FileNotFoundError(f"no trained student under {stage1_dir} (neither student/ nor a checkpoint in {loss}/): "
-                            "run notebook 02 (02_stage1_distillation.ipynb) first")
+        return Path(last), f"{why}: using the last complete training checkpoint {last} (the final step)"
+    whys = "; ".join([why] + [w for _, w in skipped])
+    raise FileNotFoundError(f"no trained student under {stage1_dir} (neither a whole student/ nor a complete checkpoint in "
+                            f"{loss}/: {whys}): run notebook 02 (02_stage1_distillation.ipynb) first")
 
 
 def trainable_parameters(model) -> tuple[int, int]:
@@ -398,11 +452,14 @@ def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
     for, so it is removed and training starts afresh, saying what changed.
     """
     from transformers import TrainerState
-    from transformers.trainer_utils import get_last_checkpoint
 
     settings = json.loads(json.dumps({k: v for k, v in settings.items() if k not in NOT_TRAINING}, sort_keys=True, default=str))
     saved_path = output_dir / "settings.json"
-    last = get_last_checkpoint(str(output_dir)) if resume else None
+    last, skipped = last_checkpoint(output_dir) if resume else (None, [])
+    if trainer.is_world_process_zero():  # a kill mid-save left them: the Trainer would save into them again
+        for p, why in skipped:
+            print(f"removing an incomplete checkpoint, resuming before it: {why}")
+            shutil.rmtree(p)
     saved = readers.read_json(saved_path) if saved_path.is_file() else None
     if last and saved != settings:
         changed = sorted(k for k in settings.keys() | (saved or {}).keys() if settings.get(k) != (saved or {}).get(k))
@@ -446,7 +503,7 @@ def main(argv=None) -> int:
     trainer = train(new_student(s1, tok, cfg["seed"]), PairEncoder(tok, s1["q_max_len"], s1["p_max_len"]), load_groups(a.groups), s1, a.output,
                     seed=cfg["seed"], loss=a.loss, max_steps=a.max_steps)
     if trainer.is_world_process_zero():
-        trainer.save_model(str(Path(a.output) / "final"))
+        save_model(trainer, Path(a.output) / "final")
         print(f"trained {trainer.state.global_step} steps on {trainer.args.world_size} process(es); "
               f"final loss {trainer.state.log_history[-1].get('train_loss', math.nan):.4f}")
     return 0

@@ -25,14 +25,15 @@ from functools import lru_cache
 OPEN, CLOSE = "<think>", "</think>"
 _SEP = " > "
 _LEAD = 3  # whitespace characters allowed between </think> and the first identifier
-_ALPHABET = set(OPEN + CLOSE + "[]0123456789 >\n")
+_DIGITS = "0123456789"
+_ALPHABET = set(OPEN + CLOSE + "[] >\n" + _DIGITS)
 
 
 def ranking_prefix(s: str, n: int) -> tuple[bool, bool]:
     """(s can be continued into a ranking of distinct identifiers 1..n, s is one already).
 
-    A ranking is ``[a] > [b] > ... > [z]`` naming every identifier exactly once, after at most `_LEAD` whitespace
-    characters; nothing may follow it.
+    A ranking is ``[a] > [b] > ... > [z]`` naming every identifier exactly once (ASCII digits, no leading zero: what
+    `dearlib.stage2.permutation.parse` reads as one), after at most `_LEAD` whitespace characters; nothing may follow it.
     """
     body = s.lstrip(" \n")
     if len(s) - len(body) > _LEAD:
@@ -45,7 +46,7 @@ def ranking_prefix(s: str, n: int) -> tuple[bool, bool]:
         if body[i] != "[":
             return False, False
         j = i + 1
-        while j < len(body) and body[j].isdigit():
+        while j < len(body) and body[j] in _DIGITS:  # str.isdigit would take '２' and '¹' (int('¹') raises)
             j += 1
         digits = body[i + 1:j]
         if j == len(body):  # an identifier being written: some unused one must start with these digits

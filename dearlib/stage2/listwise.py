@@ -34,22 +34,34 @@ from .permutation import _ID, Ledger, answer_part, parse
 def sliding_windows(n: int, window: int, step: int, rank_start: int = 0, rank_end: int | None = None) -> list[tuple[int, int]]:
     """The (start, end) slices a sliding window visits over ranks [rank_start, rank_end) of a list of `n`, bottom first.
 
-    The last window is pinned to `rank_start`, so the top is always covered even when the depth is not a multiple
-    of the step (RankGPT's loop stops early there and leaves the top ranks untouched); a range shorter than one
-    window is one window.
+    Every window holds 2 to `window` passages and lies inside the range (a window of one passage cannot be
+    reordered: it would only cost a model call). The windows are RankGPT's (sunnweiwei/RankGPT, rank_gpt.py,
+    `sliding_windows`: ends at rank_end, rank_end - step, ... while a full window fits), and where the last of them
+    does not reach `rank_start` one more window is pinned there, ending where the next step would end but holding
+    at least two passages; so the top is always read. Where the kit differs, and why:
+    - RankGPT stops before the top when the depth is not a multiple of the step (it leaves the top ranks as they
+      were) and reads no window at all over a range shorter than one window; here that range is one window.
+    - rank_llm (castorini/rank_llm, `sliding_windows`) pins the last window to the top as here, but can end with a
+      window of one passage (step = window, e.g. 11 candidates, window 5, step 5: (0, 1)); here that window is (0, 2).
+    - A step larger than the window is refused: the ranks between two windows would never be read, and a
+      passage could not climb past them (RankGPT's loop skips them; the kit's earlier loop went on to a window of
+      size -1 that dropped passages). The profiles refuse it too (`dearlib.core.schema`), before any training.
     """
     if window < 2 or step < 1:
         raise ValueError(f"window must be at least 2 and step at least 1 (got window={window}, step={step})")
+    if step > window:
+        raise ValueError(f"step ({step}) must not exceed the window ({window}): the ranks between two windows would never be read")
+    if rank_start < 0:
+        raise ValueError(f"rank_start must be at least 0 (got {rank_start})")
     end = min(n, rank_end if rank_end is not None else n)
     if end - rank_start < 2:
         return []
     out = []
-    while True:
-        start = max(rank_start, end - window)
-        out.append((start, end))
-        if start == rank_start:
-            return out
+    while end - window > rank_start:  # a full window fits above the top: RankGPT's windows
+        out.append((end - window, end))
         end -= step
+    out.append((rank_start, max(end, rank_start + 2)))  # pinned to the top, never fewer than two passages
+    return out
 
 
 @dataclass

@@ -1,13 +1,22 @@
 """Parse a listwise model's ranking, ``[3] > [1] > [2] ...``, into a full permutation, and say what was wrong.
 
 One parser serves the Stage-2 data (validating generated examples) and the Stage-2 reranker (reading the model's
-output). Rules: the identifiers are the bracketed numbers 1..n of the prompt; reasoning inside
-``<think>...</think>`` is ignored (it may mention passages in any order); an identifier out of 1..n is rejected;
-a repeated one is dropped after its first place; the missing ones are appended in input order. Every output
-yields a permutation, so a bad completion never crashes a run: its outcome goes into the ledger.
+output). Rules:
+- the answer is what follows the LAST ``</think>`` (the reasoning may mention passages in any order, and a chat
+  template may have opened ``<think>`` in the prompt, so the completion holds only its close); with no ``</think>``,
+  the whole text, unless it opens a ``<think>`` it never closes (the model never got to its answer);
+- the ranking is the answer's longest ``[a] > [b] > ...`` chain (the last of equal ones): identifiers in prose
+  around it (``Passage [3] is best. Ranking: [1] > [2] > [3]``) are not read as a ranking; an answer without any
+  ``>`` is read identifier by identifier;
+- an identifier is what constrained decoding (`dearlib.stage2.constrained`) can write: ASCII digits without a
+  leading zero in brackets (``[0]`` is read, and is out of range); ``[02]`` or a full-width ``[２]`` is no identifier;
+- an identifier out of 1..n is rejected; a repeated one is dropped after its first place; the missing ones are
+  appended in input order. Every output yields a permutation, so a bad completion never crashes a run.
 
-Outcomes, in order of precedence: ``wrong format`` (no identifier at all), ``out of range``, ``repetition``,
-``missing identifiers``, ``ok`` (a full permutation, nothing repaired).
+RankGPT (sunnweiwei/RankGPT, rank_gpt.py, `receive_permutation`) and rank_llm read every digit of the response and
+repair the same way, silently; here each answer's outcome goes into the ledger, so a repaired answer is counted,
+never passed off as the model's ranking. Outcomes, in order of precedence: ``wrong format`` (no identifier at
+all), ``out of range``, ``repetition``, ``missing identifiers``, ``ok`` (a full permutation, nothing repaired).
 """
 from __future__ import annotations
 
@@ -15,8 +24,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
-_ID = re.compile(r"\[(\d+)\]")
+_NUMBER = r"(?:0|[1-9][0-9]*)"  # constrained decoding's identifiers: ASCII digits, no leading zero ([0] is read, out of range)
+_ID = re.compile(rf"\[({_NUMBER})\]")
+_CHAIN = re.compile(rf"\[{_NUMBER}\](?:\s*>\s*\[{_NUMBER}\])*")  # identifiers joined by `>`: a ranking
 OUTCOMES = ("ok", "wrong format", "out of range", "repetition", "missing identifiers")
 
 
@@ -37,15 +47,25 @@ def ranking_text(order: list[int]) -> str:
 
 
 def answer_part(text: str) -> str:
-    """The text after the reasoning: what follows ``</think>``, or everything when there is no think block."""
-    text = _THINK.sub(" ", text or "")
-    if "<think>" in text:  # an unclosed think block: the model never got to its answer
-        return ""
-    return text
+    """The text after the reasoning: what follows the last ``</think>``; with none, everything unless an unclosed
+    ``<think>`` opens (then no answer was written)."""
+    text = text or ""
+    head, close, tail = text.rpartition("</think>")
+    answer = tail if close else text
+    return "" if "<think>" in answer else answer
+
+
+def _ranking_ids(answer: str) -> list[int]:
+    """The identifiers of the answer's ranking: its longest `>`-chain, the last of equal ones."""
+    chains = [_ID.findall(m.group()) for m in _CHAIN.finditer(answer)]
+    best = max(reversed(chains), key=len, default=[])
+    if len(best) < 2:  # no `>` at all: every identifier, in order (`[2] [1] [3]`, or a one-passage answer)
+        best = [i for c in chains for i in c]
+    return [int(i) for i in best]
 
 
 def parse(text: str, n: int) -> Parsed:
-    ids = [int(m) for m in _ID.findall(answer_part(text))]
+    ids = _ranking_ids(answer_part(text))
     if not ids:
         return Parsed(list(range(n)), "wrong format", 0)
     seen: list[int] = []

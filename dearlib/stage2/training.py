@@ -155,6 +155,10 @@ def load_listwise(s2: dict, adapter_dir: str | Path, tokenizer, seed: int = 0, s
     """The trained listwise model: its base as `new_listwise` builds it, with the saved ``stage2`` adapter."""
     from peft import PeftModel
 
+    from ..stage1.training import incomplete
+
+    if why := incomplete(adapter_dir):  # e.g. saved in place by an older kit and cut short by a kill
+        raise FileNotFoundError(f"no whole Stage-2 adapter: {why}; train it again (notebook 04)")
     sub = Path(adapter_dir) / ADAPTER  # peft saves a named adapter in a subfolder
     return PeftModel.from_pretrained(listwise_base(s2, tokenizer, seed, stage1_student), str(sub if sub.is_dir() else adapter_dir),
                                      adapter_name=ADAPTER).eval()
@@ -167,8 +171,9 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
           max_steps: int | None = None, resume: bool = True, callbacks=None):
     """Supervised fine-tuning of the ``stage2`` adapter on prompt-completion pairs (loss on the answers only).
 
-    Resumes from the last checkpoint in `output_dir`; saves the adapter to ``output_dir/adapter`` and the loss
-    curve to ``output_dir/loss_curve.json``. Returns the trainer.
+    Resumes from the last complete checkpoint in `output_dir`; saves the adapter to ``output_dir/adapter`` (a
+    temporary folder renamed into place: a kill leaves the old adapter or none) and the loss curve to
+    ``output_dir/loss_curve.json``. Returns the trainer.
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -187,7 +192,8 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
     if not all(math.isfinite(h["loss"]) for h in trainer.state.log_history if "loss" in h):
         raise FloatingPointError(f"non-finite Stage-2 loss in {output_dir}: see its loss curve")
     if trainer.is_world_process_zero():
-        trainer.model.save_pretrained(str(output_dir / "adapter"))
+        with atomic.folder(output_dir / "adapter") as tmp:
+            trainer.model.save_pretrained(str(tmp))
     return trainer
 
 
