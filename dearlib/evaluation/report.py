@@ -117,7 +117,7 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
                     st, detail = "not comparable", f"a different model: {base}"
                 ran = rec["provenance"].get("checkpoint") if rec else None
                 if r.get("checkpoint") and rec is not None and ran != r["checkpoint"]:
-                    st, detail = "not comparable", f"another checkpoint: {ran} (this figure's: {r['checkpoint']})"
+                    st, detail = "not comparable", f"another checkpoint: {ran or 'none recorded'} (this figure's: {r['checkpoint']})"
                 if rec is None and r["dataset"] in DATASETS and (profile == "paper" or r["dataset"] not in BEIR_SETS):
                     # name the notebook that writes it (BEIR: only the paper profile retrieves it)
                     detail += f" ({producer(r['dataset'], r['system']).split(' (')[0]})"
