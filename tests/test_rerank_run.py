@@ -106,6 +106,10 @@ def test_the_cascade_writes_the_parse_ledger_beside_the_run(files):
     assert sorted(ranked["q2"], key=lambda d: -ranked["q2"][d]) == [f"q2-d{i}" for i in (5, 0, 4, 3, 2, 1)]
     assert metrics.evaluate(ranked, qrels, metrics.NDCG).metrics["nDCG@10"] == pytest.approx(1.0)
     ledger = json.loads((files / "out.trec.ledger.json").read_text())
+    # the chunks' ledgers summed equal one reranker's over every query at once, zero counts included
+    at_once = ListwiseReranker(OracleBackend(candidates, qrels, max_words=50), window=4, step=2, rank_end=6, max_words=50)
+    at_once.rerank(rerank_run.stage1_rerank(ReverseScorer(), candidates, N_DOCS, progress=False), progress=False)
+    assert ledger["parse_ledger"] == dict(at_once.ledger) and ledger["parse_ledger"]["input order kept"] == 0
     windows_per_query = 2  # ranks (2, 6) then (0, 4): the last window pinned to the top
     assert ledger["parse_ledger"]["ok"] == windows_per_query * len(QUERIES) and ledger["queries"] == len(QUERIES)
     assert len((files / "out.trec.windows.csv").read_text().strip().split("\n")) == 1 + windows_per_query * len(QUERIES)

@@ -264,7 +264,9 @@ def rerank_run(reranker: Reranker, run: str | Path, collection: str | Path, outp
     trec.write_run(final, output, TAGS[listwise])
     if listwise:
         chunks = [readers.read_json(f) for f in sorted(parts.glob("chunk-*.json"))]
-        ledger = sum((Ledger(c.get("ledger", {})) for c in chunks), Ledger())
+        ledger = Ledger()
+        for c in chunks:  # update, not +: a Counter sum drops the outcomes counted 0, and a 0 is worth reading
+            ledger.update(c.get("ledger", {}))
         atomic.write_json(output.with_name(output.name + ".ledger.json"),
                           {"parse_ledger": dict(ledger), "queries": len(candidates), "settings": settings})
         windows = pd.DataFrame([w for c in chunks for w in c.get("windows", [])])
