@@ -17,7 +17,7 @@ from dearlib.retrieval.data import DataError
 from dearlib.stage1.training import new_student
 from dearlib.stage2 import rerank_run
 from dearlib.stage2.listwise import ListwiseReranker
-from dearlib.stage2.permutation import OUTCOMES
+from dearlib.stage2.permutation import OUTCOMES, parse
 from dearlib.stage2.rerank_run import Reranker
 from dearlib.stage2.training import new_listwise
 from dearlib.stage2.window_walk import OracleBackend
@@ -192,3 +192,36 @@ def test_the_command_on_tiny_models_end_to_end(files, tiny_models, capsys):
     assert ledger["settings"]["profile"] == "smoke" and ledger["settings"]["depth"] == inference["stage1_depth"]
     # smoke's window 6 over 6 candidates: one window per query, each answer counted under one outcome
     assert sum(ledger["parse_ledger"].get(o, 0) for o in OUTCOMES) == len(QUERIES)
+
+
+def test_a_folder_with_its_own_tokenizer_loads_as_a_released_checkpoint(files, tmp_path):
+    """A released checkpoint ships its tokenizer (`dearlib.evaluation.released` loads it); the kit's folders do not
+    (the profile names theirs): the same full model without its tokenizer is read as a kit student, and refused
+    under a LoRA profile."""
+    import torch
+    from transformers import LlamaForCausalLM, LlamaForSequenceClassification
+
+    from dearlib.stage1.pairs import PairEncoder
+
+    tok = models.load_tokenizer("tiny-llama")
+    torch.manual_seed(0)
+    cfg = models.tiny_llama_config(len(tok))
+    cfg.num_labels, cfg.pad_token_id = 1, tok.pad_token_id
+    for cls, folder in ((LlamaForSequenceClassification, "student"), (LlamaForCausalLM, "listwise")):
+        cls(cfg).save_pretrained(tmp_path / folder)
+        tok.save_pretrained(tmp_path / folder)
+    reranker = Reranker.load(str(tmp_path / "student"), str(tmp_path / "listwise"), "smoke")
+    out = run_it(files, reranker, name="released.trec", chunk=len(QUERIES))  # one chunk: its window records stay
+    # Stage 1's order, by the saved model's own scores (loaded here by transformers alone), then Stage 2 over it
+    model = LlamaForSequenceClassification.from_pretrained(tmp_path / "student").eval()
+    enc = PairEncoder(tok, load_config("smoke")["stage1"]["q_max_len"], load_config("smoke")["stage1"]["p_max_len"])
+    with torch.no_grad():
+        scores = [model(**enc.batch([QUERIES["q1"]], [text("q1", i)])).logits.item() for i in range(N_DOCS)]
+    stage1_order = [f"q1-d{i}" for i in sorted(range(N_DOCS), key=lambda i: -scores[i])]
+    windows = [r for r in reranker.stage2.records if r.qid == "q1"]
+    assert len(windows) == 1 and (windows[0].start, windows[0].end) == (0, N_DOCS)
+    ranked = trec.read_run(out)["q1"]
+    assert sorted(ranked, key=lambda d: -ranked[d]) == [stage1_order[i] for i in parse(windows[0].completion, N_DOCS).order]
+    (tmp_path / "student" / "tokenizer_config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="holds no LoRA adapter"):
+        Reranker.load(str(tmp_path / "student"), profile="smoke")
