@@ -222,6 +222,8 @@ def test_a_folder_with_its_own_tokenizer_loads_as_a_released_checkpoint(files, t
     assert len(windows) == 1 and (windows[0].start, windows[0].end) == (0, N_DOCS)
     ranked = trec.read_run(out)["q1"]
     assert sorted(ranked, key=lambda d: -ranked[d]) == [stage1_order[i] for i in parse(windows[0].completion, N_DOCS).order]
+    settings = json.loads((files / "released.trec.ledger.json").read_text())["settings"]
+    assert settings["stage2"]["constrained"] is False and load_config("smoke")["stage2"]["inference"]["constrained"] is True
     (tmp_path / "student" / "tokenizer_config.json").unlink()
     with pytest.raises(FileNotFoundError, match="holds no LoRA adapter"):
         Reranker.load(str(tmp_path / "student"), profile="smoke")

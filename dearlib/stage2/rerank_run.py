@@ -189,7 +189,8 @@ class Reranker:
             stage2 = ListwiseReranker(backend, I["window"], I["step"], I["rank_end"], I["max_words"], name=TAGS[True],
                                       passes=I["passes"])
         settings = {"model": str(model), "listwise": listwise and str(listwise), "profile": profile, "seed": seed,
-                    "stage1": {k: S1[k] for k in ("q_max_len", "p_max_len")}, "stage2": I if listwise else None}
+                    "stage1": {k: S1[k] for k in ("q_max_len", "p_max_len")},
+                    "stage2": {**I, "constrained": backend.constrained} if listwise else None}  # released: never constrained
         return cls(scorer, depth or I["stage1_depth"], stage2, settings)
 
     def rerank_lists(self, candidates: list[Candidates], progress: bool = False) -> list[Candidates]:
