@@ -5,7 +5,10 @@ the reported value and its source; `python -m dearlib.evaluation.report --profil
 returns one row per figure the paper reports (``reported.yaml``, each with its source) with our value where the
 kit ran that system, and a status, exactly one of `STATUSES`: reproduced (within `TOLERANCE`), differs, not
 comparable (a slice of the query set, another question set, another model than the figure's `model`, or
-the kit's small models outside the `paper` profile), not run; the `detail` column says by how much or why. `check()` turns a "differs" row into an error
+the kit's small models outside the `paper` profile, another released checkpoint than the figure's `checkpoint`),
+not run; the `detail` column says by how much or why. A figure may have several sources, each a row of its own: the
+released checkpoints' rows (``*-released``, notebook 08) hold the paper's figure and the independent T4
+reproduction's, and the experiment table shows the first. `check()` turns a "differs" row into an error
 naming the figure, so a notebook that calls it fails its papermill run (notebooks 01 and 07). A result file from
 another profile or an older configuration is flagged in its `warning` column (`dearlib.evaluation.tables.Collection`).
 ``python -m dearlib.evaluation.report --profile mini --paper`` prints it (run_all.sh prints both, at the end). It reads only
@@ -50,7 +53,10 @@ def reported(path: str | Path = REPORTED) -> list[dict]:
 
 def table(results_dir: str | Path, profile: str) -> pd.DataFrame:
     rows = []
-    rep = {(r["dataset"], r["system"]): r for r in reported() if r["table"] != "efficiency"}
+    rep = {}
+    for r in reported():
+        if r["table"] != "efficiency":
+            rep.setdefault((r["dataset"], r["system"]), r)  # the first source of a figure: the paper's
     for res in load_results(results_dir, profile):
         row = {"dataset": res["dataset"], "system": res["system"]}
         for m in NDCG:
@@ -85,6 +91,7 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
     from .tables import Collection
 
     ours_systems = ids()
+    runs = lambda system: system in ours_systems or system.endswith("-released")  # notebook 08 runs the released ones
 
     coll = Collection.load(results_dir, profile, seed)
     rows = []
@@ -94,12 +101,12 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
         for m in MEASURES:
             if m not in r:
                 continue
-            rec = coll.get(r["dataset"], r["system"]) if r["system"] in ours_systems else None
+            rec = coll.get(r["dataset"], r["system"]) if runs(r["system"]) else None
             ours = round(100 * rec["metrics"][m], 2) if rec and m in rec["metrics"] else None
             n_ours = len(rec["per_query"].get(m, {})) if rec else None
             # a published figure may carry its own tolerance (reported.yaml says why); never below the one asked for
             tol = max(tolerance, (r.get("tolerance") or {}).get(m, 0))
-            if r["system"] not in ours_systems:
+            if not runs(r["system"]):
                 st, detail = "not run", "a baseline the kit does not implement"
             else:
                 st, detail = classify(r[m], ours, tol, n_ours, r.get("queries"))
@@ -108,15 +115,20 @@ def paper_comparison(results_dir: str | Path, profile: str, seed: int = 0, toler
                 base = (rec["provenance"].get("config") or {}).get("stage2", {}).get("base") if rec else None
                 if r.get("model") and rec is not None and base != r["model"]:
                     st, detail = "not comparable", f"a different model: {base}"
+                ran = rec["provenance"].get("checkpoint") if rec else None
+                if r.get("checkpoint") and rec is not None and ran != r["checkpoint"]:
+                    st, detail = "not comparable", f"another checkpoint: {ran or 'none recorded'} (this figure's: {r['checkpoint']})"
                 if rec is None and r["dataset"] in DATASETS and (profile == "paper" or r["dataset"] not in BEIR_SETS):
                     # name the notebook that writes it (BEIR: only the paper profile retrieves it)
                     detail += f" ({producer(r['dataset'], r['system']).split(' (')[0]})"
                 elif st != "not comparable" and rec is not None and r.get("not_comparable"):
                     st, detail = "not comparable", r["not_comparable"]
+                elif st != "not comparable" and rec is not None and profile != "paper" and r["system"].endswith("-released"):
+                    st, detail = "not comparable", f"profile {profile}: the released checkpoint under this profile's settings, not the paper's"
                 elif st != "not comparable" and rec is not None and profile != "paper" and r["system"] != "bm25":
                     st, detail = "not comparable", f"profile {profile}: the kit's small models, not the paper's"
             rows.append({"table": r["table"], "dataset": r["dataset"], "method": r["method"], "measure": m,
-                         "reported": r[m], "ours": ours, "our system": r["system"] if r["system"] in ours_systems else "",
+                         "reported": r[m], "ours": ours, "our system": r["system"] if runs(r["system"]) else "",
                          "queries": n_ours, "status": st, "detail": detail,
                          "warning": coll.flag_text(r["dataset"], r["system"]) if rec else "",
                          "source": r["source"], "note": r.get("note", "")})
@@ -176,14 +188,19 @@ def main(argv=None) -> int:
         df = paper_comparison(a.results, a.profile, a.seed, a.tolerance)
         print(f"Reported vs reproduced, profile '{a.profile}' (x 100; tolerance {a.tolerance} points; "
               "! = result file from another profile or config, listed below):")
-        unrun_beir = (df["table"] == "BEIR") & (df["status"] == "not run")
-        show = df[~unrun_beir].assign(**{"!": df["warning"].map(lambda w: "!" if w else "")})
+        unrun_released = df["our system"].str.endswith("-released") & (df["status"] == "not run")
+        unrun_beir = (df["table"] == "BEIR") & (df["status"] == "not run") & ~unrun_released
+        show = df[~unrun_beir & ~unrun_released].assign(**{"!": df["warning"].map(lambda w: "!" if w else "")})
         show = show[["dataset", "method", "measure", "reported", "ours", "queries", "status", "detail", "!", "source"]]
         show["queries"] = show["queries"].astype(object).where(show["queries"].notna(), "")
         print(show.to_string(index=False, na_rep=""))
         if unrun_beir.any():
             print(f"BEIR: {unrun_beir.sum()} published figures ({df[unrun_beir]['dataset'].nunique()} sets), "
                   f"not run {df[unrun_beir]['detail'].iloc[0]}")
+        if unrun_released.any():
+            sources = ", ".join(df[unrun_released]["source"].unique())
+            print(f"Released checkpoints: {unrun_released.sum()} published figures (sources {sources}), not run in this "
+                  "profile (notebook 08 runs them: a GPU and the checkpoints)")
         flagged = df[df["warning"] != ""].drop_duplicates(["dataset", "our system"])
         for _, row in flagged.iterrows():
             print(f"! {row['dataset']}/{row['our system']}.json: {row['warning']}")
