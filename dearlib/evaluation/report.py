@@ -171,6 +171,14 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def unrun(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(BEIR rows not run, released-checkpoint rows not run) of `paper_comparison`'s table: the two groups a profile
+    without the hub cannot run, summed in one line each rather than listed figure by figure."""
+    released = df["our system"].str.endswith("-released") & (df["status"] == "not run")
+    beir = (df["table"] == "BEIR") & (df["status"] == "not run") & ~released
+    return beir, released
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dearlib.evaluation.report", description=__doc__.split("\n")[0])
     ap.add_argument("--results", default="results", help="the results folder (default: results)")
@@ -188,8 +196,7 @@ def main(argv=None) -> int:
         df = paper_comparison(a.results, a.profile, a.seed, a.tolerance)
         print(f"Reported vs reproduced, profile '{a.profile}' (x 100; tolerance {a.tolerance} points; "
               "! = result file from another profile or config, listed below):")
-        unrun_released = df["our system"].str.endswith("-released") & (df["status"] == "not run")
-        unrun_beir = (df["table"] == "BEIR") & (df["status"] == "not run") & ~unrun_released
+        unrun_beir, unrun_released = unrun(df)
         show = df[~unrun_beir & ~unrun_released].assign(**{"!": df["warning"].map(lambda w: "!" if w else "")})
         show = show[["dataset", "method", "measure", "reported", "ours", "queries", "status", "detail", "!", "source"]]
         show["queries"] = show["queries"].astype(object).where(show["queries"].notna(), "")

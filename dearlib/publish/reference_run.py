@@ -356,7 +356,7 @@ def results_page(reference: str | Path = REFERENCE) -> str:
     """The text of RESULTS.md, from the files under `reference` (docs/reference-run/) and dearlib/evaluation/reported.yaml."""
     import pandas as pd
 
-    from ..evaluation.report import TOLERANCE, markdown, paper_comparison
+    from ..evaluation.report import TOLERANCE, markdown, paper_comparison, unrun
 
     reference = Path(reference)
     timings = read_timings(reference)
@@ -391,17 +391,21 @@ def results_page(reference: str | Path = REFERENCE) -> str:
             lines += ["", f"{OTHER_QUERIES} ({', '.join(df['system'])}, {', '.join(map(str, df['queries']))} "
                           "queries):", "", markdown(df).rstrip("\n")]
     df = paper_comparison(results, profile)
-    unrun_beir = (df["table"] == "BEIR") & (df["status"] == "not run")
+    unrun_beir, unrun_released = unrun(df)
     lines += ["", "## Reported vs reproduced", "",
               f"Each figure the paper reports beside ours (x 100), with one status: reproduced (within {TOLERANCE} "
               "points, or the figure's own tolerance in reported.yaml), differs, not comparable (a slice of the "
               "queries, another question set, or the kit's small models outside the `paper` profile) or not run; "
               "`detail` says by how much (ours minus reported) or why.", "",
-              markdown(df[~unrun_beir][["dataset", "method", "measure", "reported", "ours", "queries", "status",
+              markdown(df[~unrun_beir & ~unrun_released][["dataset", "method", "measure", "reported", "ours", "queries", "status",
                                         "detail", "source"]]).rstrip("\n")]
     if unrun_beir.any():
         lines += ["", f"BEIR: {unrun_beir.sum()} published figures on {df[unrun_beir]['dataset'].nunique()} sets, "
                       f"not run {df[unrun_beir]['detail'].iloc[0]} (the `paper` profile retrieves BEIR)."]
+    if unrun_released.any():
+        lines += ["", f"Released checkpoints: {unrun_released.sum()} published figures (sources "
+                      f"{', '.join(df[unrun_released]['source'].unique())}), not run in this profile (notebook 08 runs "
+                      "them: a GPU and the checkpoints)."]
     order = [p for p in ("smoke", profile) if p in runs]
     names = sorted({n for p in order for n in runs[p]["notebooks"]})
     times = pd.DataFrame([{"notebook": n, **{f"{p} (s)": runs[p]["notebooks"].get(n) for p in order}} for n in names]
