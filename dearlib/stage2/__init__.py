@@ -1,4 +1,4 @@
-"""Stage 2 (notebooks 03 and 04): a second LoRA adapter that reasons over a sliding window and outputs a permutation.
+"""Stage 2 (notebooks 03, 04 and 09): a second LoRA adapter that reasons over a sliding window and outputs a permutation.
 
 - `prompt`: a window of candidates and the listwise chat messages that ask for its ranking;
 - `cot`: the chain-of-thought training data: windows, the generators (teacher-guided, OpenAI-compatible, local), export;
