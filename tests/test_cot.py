@@ -4,6 +4,7 @@ import http.server
 import json
 import re
 import threading
+from collections import Counter
 
 import pytest
 
@@ -18,6 +19,22 @@ def window(i, n=3):
     ps = [Passage(f"d{i}-{j}", f"passage {j} about topic {i}" + (" nobel physics" if j == 1 else "")) for j in range(n)]
     return cot.Window(f"w{i}", Query(f"q{i}", "who won the nobel prize in physics"), ps, teacher=[0.1, 0.9, 0.1][:n],
                       labels=[0, 1, 1][:n])
+
+
+def by_the_rules(text: str, n: int) -> tuple[str, list[int]]:
+    """(outcome, order) of an answer by the rules dearlib.stage2.permutation's docstring states, re-derived here apart
+    from its code: the answer is what follows the last </think> (nothing while a <think> is left open); identifiers
+    are the bracketed numbers; out of range beats repetition beats missing; kept ones first, missing ones after in
+    input order."""
+    _, closed, after = (text or "").rpartition("</think>")
+    answer = after if closed else (text or "")
+    numbers = [] if "<think>" in answer else [int(k) for k in re.findall(r"\[(\d+)\]", answer)]
+    if not numbers:
+        return "wrong format", list(range(n))
+    kept = list(dict.fromkeys(k - 1 for k in numbers if 1 <= k <= n))
+    outcome = ("out of range" if any(not 1 <= k <= n for k in numbers) else
+               "repetition" if len(set(numbers)) < len(numbers) else "missing identifiers" if len(kept) < n else "ok")
+    return outcome, kept + [i for i in range(n) if i not in kept]
 
 
 def test_teacher_guided_orders_by_teacher_then_label_and_parses():
@@ -166,9 +183,10 @@ def test_local_generator_output_never_crashes_validation():
     assert texts == [alone.generate([cot.messages(w, 10)])[0] for w in windows]
     assert all(isinstance(t, str) and t.strip() for t in texts)
     ledger = Ledger()
-    for t in texts:
-        ledger.add(parse(t, 3))
-    assert sum(ledger.values()) == len(windows)
+    parsed = [ledger.add(parse(t, 3)) for t in texts]
+    # what the ledger counts and the orders it keeps are those the parser's rules give these texts, read apart
+    assert ledger == Counter(by_the_rules(t, 3)[0] for t in texts), (texts, ledger)
+    assert [p.order for p in parsed] == [by_the_rules(t, 3)[1] for t in texts]
 
     # what a local model may write, each with the outcome (and repaired order) validation must give it, by hand
     answers = {"": ("wrong format", [0, 1, 2]), "<think>[2] first": ("wrong format", [0, 1, 2]),
@@ -185,3 +203,9 @@ def test_local_generator_output_never_crashes_validation():
     texts = cot.LocalGenerator(Scripted(), "scripted").generate([window(i) for i in range(5)])
     assert texts == list(answers)
     assert [(parse(t, 3).outcome, parse(t, 3).order) for t in texts] == list(answers.values())
+    assert [by_the_rules(t, 3) for t in texts] == [(o, order) for o, order in answers.values()]  # the reference agrees
+    ledger = Ledger()
+    for t in texts:
+        ledger.add(parse(t, 3))
+    assert ledger == {"wrong format": 2, "ok": 1, "out of range": 1, "repetition": 1}  # counted from the table by hand
+    assert ledger.rate() == 1 / 5 and ledger.rate("wrong format") == 2 / 5

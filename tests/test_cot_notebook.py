@@ -1,12 +1,14 @@
 """What notebook 03 takes from dearlib.stage2.cot besides the generators themselves: the choice of generator from a
 profile's stage2_data section, and the hand-written example in the paper's reasoning format."""
+import re
+
 import pytest
 
 from dearlib.core.config import load_config
 from dearlib.core.records import Passage, Query
 from dearlib.retrieval import data
 from dearlib.stage2 import cot
-from dearlib.stage2.permutation import parse
+from dearlib.stage2.permutation import Parsed, parse
 
 
 def test_every_profile_names_a_generator_the_choice_knows():
@@ -50,9 +52,22 @@ def test_local_builds_a_chat_model_whose_output_validation_reads():
     g = cot.generator_from_config(D, 0, "unused")
     assert isinstance(g, cot.LocalGenerator) and g.name == "local:tiny-llama"
     assert g.backend.max_new_tokens == 6 and g.backend.batch_size == 1
-    w = cot.Window("w", Query("q", "who won"), [Passage(f"d{i}", f"text {i}") for i in range(3)])
+    w = cot.Window("w", Query("q", "who won"), [Passage(f"d{i}", f"text {i} " + "word " * 20) for i in range(3)])
     [text] = g.generate([w])
-    assert sorted(parse(text, 3).order) == [0, 1, 2]  # a random model's text still yields a permutation
+    # what the built model writes, derived here with transformers alone: greedy, 6 new tokens, the window's chat
+    # prompt with max_words 10 (so the generator passed the profile's settings and the window's own prompt)
+    import torch
+
+    tok, lm = g.backend.tok, g.backend.model
+    ids = tok.apply_chat_template(cot.messages(w, 10), add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    with torch.inference_mode():
+        out = lm.generate(**ids.to(lm.device), max_new_tokens=6, do_sample=False, pad_token_id=tok.eos_token_id)
+    assert out.shape[1] - ids["input_ids"].shape[1] == 6  # a random model never stops early: six tokens
+    assert text == tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    # and validation reads it: a random model's six tokens name no identifier, so the outcome is "wrong format", the
+    # window kept in input order, nothing found (had it named one, the ledger test in test_cot.py covers the rest)
+    assert not re.search(r"\[\d+\]", text), text
+    assert parse(text, 3) == Parsed([0, 1, 2], "wrong format", 0)
 
 
 def test_the_hand_written_example_is_a_valid_ranking_with_the_three_steps():

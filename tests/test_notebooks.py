@@ -1,8 +1,11 @@
 """Every notebook runs end to end on the smoke profile through papermill, and writes results by the contract."""
 import csv
+import gzip
 import json
 import math
+import re
 import subprocess
+from collections import Counter
 
 import nbformat
 import papermill
@@ -52,12 +55,75 @@ def test_a_fresh_clone_runs_smoke_to_the_end_with_identical_metrics(smoke_run, t
     assert compare_runs(smoke_run / "results", clone / "results", "smoke") == []
 
 
-def test_notebook_01_writes_bm25_results_by_the_contract(smoke_run):
+# ------------------------------------------------------------------------ nDCG@10 by hand, apart from the kit's code
+
+RANKING_SETS = ("dl19", "dl20", "noveleval")
+
+
+def qrels_by_hand(data_dir, dataset) -> dict[str, dict[str, int]]:
+    """{qid: {docid: grade}} read here line by line from the data's qrels.txt (qid, iteration, docid, grade)."""
+    out = {}
+    for line in (data_dir / dataset / "qrels.txt").read_text().splitlines():
+        qid, _, docid, grade = line.split()
+        out.setdefault(qid, {})[docid] = int(grade)
+    return out
+
+
+def trec_order(scored) -> list[str]:
+    """Docids in trec_eval's order: score descending, a tie broken by docid descending."""
+    return [docid for docid, _ in sorted(scored, key=lambda x: (x[1], x[0]), reverse=True)]
+
+
+def ndcg10_by_hand(ranking: list[str], judged: dict[str, int]) -> float:
+    """trec_eval's nDCG@10 (linear gain): sum of grade / log2(rank + 1) over the top 10, divided by the same sum
+    over the ideal order of every judged passage of the query (0.0 for a query with none relevant)."""
+    def dcg(grades):
+        return sum(g / math.log2(i + 2) for i, g in enumerate(grades[:10]))
+
+    ideal = dcg(sorted((g for g in judged.values() if g > 0), reverse=True))
+    return dcg([judged.get(d, 0) for d in ranking]) / ideal if ideal else 0.0
+
+
+def bm25_lists(smoke_run, dataset) -> dict[str, list[tuple[str, float]]]:
+    """{qid: [(docid, BM25 score), ...] in BM25's order} from notebook 01's candidates file."""
+    with gzip.open(smoke_run / "artifacts" / "smoke" / "candidates" / f"{dataset}.bm25.json.gz", "rt") as f:
+        return {q["hits"][0]["qid"]: [(h["docid"], h["score"]) for h in q["hits"]] for q in json.load(f)}
+
+
+def run_by_hand(path) -> dict[str, list[str]]:
+    """{qid: docids in trec_eval's order} from a TREC run file (qid Q0 docid rank score tag)."""
+    scored = {}
+    for line in path.read_text().splitlines():
+        qid, _, docid, _, score, _ = line.split()
+        scored.setdefault(qid, []).append((docid, float(score)))
+    return {q: trec_order(v) for q, v in scored.items()}
+
+
+def check_ndcg10(rec, rankings: dict[str, list[str]], qrels):
+    """The result file's per-query nDCG@10 are those of `rankings` against the qrels, by hand; its mean is theirs."""
+    expected = {q: ndcg10_by_hand(r, qrels[q]) for q, r in rankings.items()}
+    assert rec["per_query"]["nDCG@10"] == pytest.approx(expected, abs=1e-9), (rec["dataset"], rec["system"])
+    assert rec["metrics"]["nDCG@10"] == pytest.approx(sum(expected.values()) / len(expected), abs=1e-9)
+
+
+def test_ndcg10_by_hand_is_trec_evals():
+    """The reference above, on a case worked on paper: grades 3, 0, 2 at ranks 1-3, one more judged 1 not retrieved."""
+    judged = {"a": 3, "b": 0, "c": 2, "d": 1}
+    dcg, ideal = 3 + 2 / math.log2(4), 3 + 2 / math.log2(3) + 1 / math.log2(4)
+    assert ndcg10_by_hand(["a", "b", "c"], judged) == pytest.approx(dcg / ideal)
+    assert trec_order([("x", 1.0), ("z", 2.0), ("y", 1.0)]) == ["z", "y", "x"]
+
+
+def test_notebook_01_writes_bm25_results_by_the_contract(smoke_run, data_dir):
+    for dataset in RANKING_SETS:  # BM25's smoke slice, recomputed from the candidates and the qrels
+        rec = json.loads((smoke_run / "results" / "smoke" / dataset / "bm25.json").read_text())
+        lists = bm25_lists(smoke_run, dataset)
+        assert len(lists) == 4 and set(rec["per_query"]["nDCG@10"]) == set(lists)  # smoke's n_queries
+        check_ndcg10(rec, {q: trec_order(hits) for q, hits in lists.items()}, qrels_by_hand(data_dir, dataset))
     for dataset in ("dl19", "dl20", "noveleval", "nq"):
         rec = json.loads((smoke_run / "results" / "smoke" / dataset / "bm25.json").read_text())
         assert rec["dataset"] == dataset and rec["system"] == "bm25" and rec["profile"] == "smoke"
         assert {"nDCG@1", "nDCG@5", "nDCG@10"} <= set(rec["metrics"])
-        assert 0 < rec["metrics"]["nDCG@10"] <= 1
         per_query = rec["per_query"]["nDCG@10"]
         assert sum(per_query.values()) / len(per_query) == pytest.approx(rec["metrics"]["nDCG@10"])
         prov = rec["provenance"]
@@ -72,12 +138,26 @@ def test_notebook_01_writes_bm25_results_by_the_contract(smoke_run):
         "not comparable: 6, not run: 0"]
 
 
-def test_notebook_02_writes_teacher_student_and_ablation_results(smoke_run):
+def test_notebook_02_writes_teacher_student_and_ablation_results(smoke_run, data_dir):
     res = smoke_run / "results" / "smoke"
-    for dataset in ("dl19", "dl20", "noveleval"):
+    for dataset in RANKING_SETS:
+        qrels = qrels_by_hand(data_dir, dataset)
+        top10 = {q: [d for d, _ in hits[:10]] for q, hits in bm25_lists(smoke_run, dataset).items()}
+        # the student's values are those of its run file; its top 10 are BM25's top 10, reordered
+        student = run_by_hand(smoke_run / "artifacts" / "smoke" / "runs" / f"{dataset}.dear-p.run")
+        assert len(student) == 4 and {q: set(r[:10]) for q, r in student.items()} == {q: set(t) for q, t in top10.items()}
+        check_ndcg10(json.loads((res / dataset / "dear-p.json").read_text()), student, qrels)
+        # the teacher (no run file) only reorders the same 10: each query's value lies between that of the worst
+        # and of the best order of their grades
+        teacher = json.loads((res / dataset / "teacher.json").read_text())["per_query"]["nDCG@10"]
+        assert teacher.keys() == top10.keys()
+        for q, docids in top10.items():
+            by_grade = sorted(docids, key=lambda d: qrels[q].get(d, 0))
+            worst, best = ndcg10_by_hand(by_grade, qrels[q]), ndcg10_by_hand(by_grade[::-1], qrels[q])
+            assert worst - 1e-9 <= teacher[q] <= best + 1e-9, (dataset, q, worst, teacher[q], best)
         for system in ("teacher", "dear-p"):
             rec = json.loads((res / dataset / f"{system}.json").read_text())
-            assert rec["system"] == system and 0 <= rec["metrics"]["nDCG@10"] <= 1
+            assert rec["system"] == system
             assert rec["provenance"]["seconds_per_query"] > 0 and rec["provenance"]["depth"] == 10
             # judged on the queries notebook 01 kept (4 in smoke), never on the full qrels with zeros
             assert len(rec["per_query"]["nDCG@10"]) == 4 and rec["queries_without_run"] == []
@@ -94,21 +174,41 @@ def test_notebook_02_writes_teacher_student_and_ablation_results(smoke_run):
 
 def test_notebook_03_exports_validated_cot_data(smoke_run):
     out = smoke_run / "artifacts" / "smoke" / "stage2_data"
+    from test_cot import by_the_rules
+
+    from dearlib.core.config import load_config
+
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["examples"] == 12 and summary["ledger"] == {"ok": 12} and summary["synthetic"] is True
     lines = (out / "chat.jsonl").read_text().splitlines()
-    assert len(lines) == 12 and all(json.loads(l)["messages"][2]["role"] == "assistant" for l in lines)
+    assert summary["synthetic"] is True and summary["examples"] == len(lines)
+    assert all(json.loads(l)["messages"][2]["role"] == "assistant" for l in lines)
+    # the ledger counts one outcome per window the profile asks for, and its "ok" are the exported answers: each
+    # a full permutation of its prompt's passages by the parser's rules (test_cot.by_the_rules), read here again
+    D = load_config("smoke")["stage2_data"]
+    assert sum(summary["ledger"].values()) == D["windows"] == 12
+    outcomes = Counter()
+    for line in lines:
+        _, user, answer = json.loads(line)["messages"]
+        shown = re.findall(r"^\[(\d+)\] ", user["content"], re.M)
+        assert shown == [str(i) for i in range(1, D["window_size"] + 1)]
+        outcomes[by_the_rules(answer["content"], len(shown))[0]] += 1
+    assert outcomes == {"ok": summary["ledger"].get("ok", 0)} and summary["ledger"] == {"ok": 12}
     info = json.loads((out / "llamafactory" / "dataset_info.json").read_text())
     assert all((out / "llamafactory" / e["file_name"]).is_file() for e in info.values())
 
 
-def test_notebook_04_writes_the_cascade_with_its_parse_ledger(smoke_run):
+def test_notebook_04_writes_the_cascade_with_its_parse_ledger(smoke_run, data_dir):
     import csv
 
     res = smoke_run / "results" / "smoke"
-    for dataset in ("dl19", "dl20", "noveleval"):
+    for dataset in RANKING_SETS:
+        qrels = qrels_by_hand(data_dir, dataset)
+        for system in ("dear-l", "listwise-zeroshot"):  # the values of their run files, by hand
+            ranked = run_by_hand(smoke_run / "artifacts" / "smoke" / "runs" / f"{dataset}.{system}.run")
+            assert len(ranked) == 4
+            check_ndcg10(json.loads((res / dataset / f"{system}.json").read_text()), ranked, qrels)
         rec = json.loads((res / dataset / "dear-l.json").read_text())
-        assert rec["system"] == "dear-l" and 0 <= rec["metrics"]["nDCG@10"] <= 1
+        assert rec["system"] == "dear-l"
         ledger = rec["provenance"]["parse_ledger"]
         with open(res / dataset / "dear-l.windows.csv", newline="") as f:
             windows = list(csv.DictReader(f))
@@ -129,6 +229,14 @@ def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):
     res = smoke_run / "results" / "smoke"
     summary = json.loads((res / "tables" / "evaluation.json").read_text())
     assert summary["warnings"] == []  # every file of this run was written under the current config
+    # the loops below check every row: a row per set and system of notebooks 01-04, each once
+    systems = ("bm25", "teacher", "dear-p", "dear-p-indomain", "dear-l", "listwise-zeroshot")
+    assert sorted((r["dataset"], r["system"]) for r in summary["ndcg"]) == sorted(
+        (d, s) for d in RANKING_SETS for s in systems)
+    pairs = [("teacher", "bm25"), ("dear-p", "bm25"), ("dear-p-indomain", "bm25"), ("dear-l", "bm25"),
+             ("dear-l", "dear-p"), ("dear-l", "listwise-zeroshot")]
+    assert sorted((r["dataset"], r["system"], r["baseline"]) for r in summary["significance"]) == sorted(
+        (d, a, b) for d in RANKING_SETS for a, b in pairs)
     for row in summary["ndcg"]:
         path = res / row["dataset"] / f"{row['system']}.json"
         if path.is_file():
@@ -136,9 +244,14 @@ def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):
             assert row["status"] == "ok" and row["nDCG@10"] == round(100 * rec["metrics"]["nDCG@10"], 2)
         else:
             assert row["system"] == "dear-l" and row["status"] == "not run (notebook 04)"
-    for row in summary["significance"]:
-        if row.get("n") is not None:
-            assert row["n"] == 4 and row["wins"] + row["ties"] + row["losses"] == 4
+    for row in summary["significance"]:  # wins, ties, losses and the mean difference from the two files' per-query values
+        a, b = (json.loads((res / row["dataset"] / f"{s}.json").read_text())["per_query"]["nDCG@10"]
+                for s in (row["system"], row["baseline"]))
+        assert row["measure"] == "nDCG@10" and row["n"] == len(a) == 4 and a.keys() == b.keys()
+        d = [a[q] - b[q] for q in a]
+        assert (row["wins"], row["ties"], row["losses"]) == (sum(x > 1e-9 for x in d), sum(abs(x) <= 1e-9 for x in d),
+                                                            sum(x < -1e-9 for x in d)), row
+        assert row["mean_diff"] == pytest.approx(100 * sum(d) / 4, abs=0.005 + 1e-9)
     assert {r["system"] for r in summary["efficiency"] if r["seconds_per_query"]} >= {"teacher", "dear-p"}
     assert (res / "tables" / "ndcg.csv").is_file() and (res / "tables" / "significance.csv").is_file()
     for panel in ("wins_ties_losses_ndcg10", "ndcg10_per_query_vs_bm25"):  # the per-query pictures, beside the tables

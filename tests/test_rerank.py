@@ -5,6 +5,7 @@ import math
 import pytest
 
 from dearlib.core.records import Candidates, Passage, Query
+from dearlib.evaluation import results
 from dearlib.stage1.rerank import evaluate_reranker, first_query_with_grades, rerank, side_by_side
 
 
@@ -25,7 +26,11 @@ def cands(qid, texts):
                       tuple(float(-i) for i in range(len(texts))))
 
 
-def test_evaluate_reranker_ndcg_and_top_k_by_hand(tmp_path):
+def test_evaluate_reranker_ndcg_and_top_k_by_hand(tmp_path, monkeypatch):
+    # no results_dir: no result file, neither through results.write_result nor anywhere under the working directory
+    writes = []
+    monkeypatch.setattr(results, "write_result", lambda *a, **k: writes.append((a, k)))
+    monkeypatch.chdir(tmp_path)
     # q1: BM25 order a, b, c with grades 2, 0, 1; the scorer puts c, a, b.
     # q2: the scorer keeps d first (grade 0) and e (grade 1) second.
     lists = [cands("1", ["a Paris", "b", "c"]), cands("2", ["d", "e Everest", "f"])]
@@ -42,7 +47,7 @@ def test_evaluate_reranker_ndcg_and_top_k_by_hand(tmp_path):
     # the answer of q1 is at rank 2, of q2 at rank 2: no Top-1, both Top-5
     assert ev.per_query["Top-1"] == {"1": 0.0, "2": 0.0} and ev.metrics["Top-5"] == 1.0
     assert seconds >= 0
-    assert not (tmp_path / "smoke").exists()  # no results_dir: nothing written
+    assert writes == [] and list(tmp_path.iterdir()) == []  # no results_dir: nothing written
 
 
 def test_evaluate_reranker_writes_the_result_file(tmp_path):
