@@ -24,11 +24,25 @@ def window(i, n=3):
 def by_the_rules(text: str, n: int) -> tuple[str, list[int]]:
     """(outcome, order) of an answer by the rules dearlib.stage2.permutation's docstring states, re-derived here apart
     from its code: the answer is what follows the last </think> (nothing while a <think> is left open); identifiers
-    are the bracketed numbers; out of range beats repetition beats missing; kept ones first, missing ones after in
-    input order."""
+    are bracketed ASCII numbers without a leading zero; the ranking is the longest run of identifiers separated by
+    nothing but `>` (the last of equal ones), or every identifier when no two are so joined; out of range beats
+    repetition beats missing; kept ones first, missing ones after in input order."""
     _, closed, after = (text or "").rpartition("</think>")
     answer = after if closed else (text or "")
-    numbers = [] if "<think>" in answer else [int(k) for k in re.findall(r"\[(\d+)\]", answer)]
+    if "<think>" in answer:
+        answer = ""
+    parts = re.split(r"\[(0|[1-9][0-9]*)\]", answer)  # text, id, text, id, ..., text
+    ids, between = [int(k) for k in parts[1::2]], parts[2:-1:2]  # between[i]: the text after ids[i], before ids[i + 1]
+    runs, run = [], ids[:1]
+    for k, sep in zip(ids[1:], between):
+        if sep.strip() == ">":
+            run.append(k)
+        else:
+            runs.append(run)
+            run = [k]
+    runs.append(run)
+    longest = max(reversed(runs), key=len)
+    numbers = longest if len(longest) >= 2 else ids
     if not numbers:
         return "wrong format", list(range(n))
     kept = list(dict.fromkeys(k - 1 for k in numbers if 1 <= k <= n))
@@ -209,3 +223,16 @@ def test_local_generator_output_never_crashes_validation():
         ledger.add(parse(t, 3))
     assert ledger == {"wrong format": 2, "ok": 1, "out of range": 1, "repetition": 1}  # counted from the table by hand
     assert ledger.rate() == 1 / 5 and ledger.rate("wrong format") == 2 / 5
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("passage [3] seems best </think>\n[2] > [1] > [3]", ("ok", [1, 0, 2])),  # a <think> the chat template opened
+    ("Passage [3] best. Ranking: [1] > [2] > [3]", ("ok", [0, 1, 2])),  # prose ids beside the ranking
+    ("[2] [3] [1]", ("ok", [1, 2, 0])),  # no `>`: id by id
+    ("[02] > [1] > [3]", ("missing identifiers", [0, 2, 1])),  # [02] is no identifier the grammar can write
+    ("[２] > [1] > [3]", ("missing identifiers", [0, 2, 1])),  # nor a full-width digit
+])
+def test_the_reference_rules_agree_with_the_parser_on_the_issues_answers(text, expected):
+    """By hand, each answer's outcome and order; the parser and the re-derived rules must both give it."""
+    assert by_the_rules(text, 3) == expected
+    assert (parse(text, 3).outcome, parse(text, 3).order) == expected
