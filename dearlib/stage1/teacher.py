@@ -126,13 +126,13 @@ class BiEncoderTeacher(Teacher):
 class CrossEncoderTeacher(Teacher):
     """A sequence-classification model with one output over ``query: {q}`` + ``document: {p}`` (RankLLaMA's format)."""
 
-    def __init__(self, model, tokenizer, identity: str, q_max_len: int = 32, p_max_len: int = 196, **kw):
+    def __init__(self, model, tokenizer, identity: str, q_max_len: int = 32, p_max_len: int = 196, reading: str = "kit", **kw):
         super().__init__(**kw)
-        from .pairs import PairEncoder
+        from .pairs import encoder_for
 
         self.identity = identity
         self.model = model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
-        self.encoder = PairEncoder(tokenizer, q_max_len, p_max_len)
+        self.encoder = encoder_for(reading, tokenizer, q_max_len, p_max_len)  # "released": as the released code reads it
 
     def _score_pairs(self, queries, passages, progress):
         from .rerank import Scorer
@@ -152,6 +152,8 @@ def from_config(s1: dict, cache: ScoreCache | None, seed: int = 0) -> Teacher:
     if t["kind"] != "cross-encoder":
         raise ValueError(f"unknown teacher kind {t['kind']!r}: bi-encoder or cross-encoder")
     tok = models.load_tokenizer(t["model"])
-    model = models.load_sequence_classifier(t["model"], tok, layers=t.get("layers"), seed=seed + 1)
-    return CrossEncoderTeacher(model, tok, identity=f"{t['model']}:{t.get('layers')}:{seed + 1}", q_max_len=s1["q_max_len"],
-                               p_max_len=s1["p_max_len"], cache=cache, batch_size=s1["score_batch_size"])
+    reading = t.get("reading", "kit")
+    model = models.load_sequence_classifier(t["model"], tok, layers=t.get("layers"), seed=seed + 1, reading=reading)
+    identity = f"{t['model']}:{t.get('layers')}:{seed + 1}" + (":released" if reading == "released" else "")  # its own cache entries
+    return CrossEncoderTeacher(model, tok, identity=identity, q_max_len=s1["q_max_len"], p_max_len=s1["p_max_len"],
+                               reading=reading, cache=cache, batch_size=s1["score_batch_size"])
