@@ -150,14 +150,16 @@ def released_plain_prompt(query, passages, max_words=300):
 
 def window():
     return prompt.Window("q1:0-2", Query("q1", "flea life"),
-                         [Passage("a", "fleas  live\na year"), Passage("b", "Adult fleas lay eggs", "Fleas")])
+                         [Passage("a", "fleas  live\na year"), Passage("b", "Adult fleas lay eggs", "Fleas"),
+                          Passage("c", "eggs hatch", " ")])  # a blank title: "Title:  Content: " before the collapse
 
 
 def test_released_prompt_renders_as_the_released_client(no_bos):
     tok, vocab = no_bos
     msgs = prompt.released_messages(window(), max_words=3)
     # the hits' content: "Title: {title} Content: {text}" for a titled passage (convert_trec_to_json.py:102-107)
-    want = released_plain_prompt("flea life", ["fleas live a year", "Title: Fleas Content: Adult fleas lay eggs"], 3)
+    want = released_plain_prompt("flea life", [" ".join(t.split()) for t in ("fleas live a year",
+                                 "Title: Fleas Content: Adult fleas lay eggs", "Title:   Content: eggs hatch")], 3)
     assert prompt.render_released(msgs, tok) == want
     assert prompt.released_ids(msgs, tok) == [vocab[c] for c in want]  # no template: no special tokens added
 
