@@ -105,3 +105,34 @@ def test_also_reranks_the_same_stage1_lists_with_another_stage2_model(tmp_path):
     assert [r.completion.startswith("<think>as given") for r in ev.records[("dl19", "listwise-zeroshot")]] == [True] * 4
     with pytest.raises(ValueError, match=r"also: \['dear-l'\] already name a stage"):
         evaluate_cascade({}, ByNumber(), None, INFERENCE, {"stage2": "dear-l"}, CFG, tmp_path, {}, also={"dear-l": KeepOrder([], {})})
+
+
+class ReleasedReverser:
+    """A Stage-2 backend in the released reading: it checks it is shown the released conversation and answers each
+    window reversed in bare numbers ("3 2 1"), which only the released parser reads as a ranking."""
+
+    reading, max_new_tokens, context = "released", 0, 10 ** 9
+
+    def count(self, messages):
+        return sum(len(m["content"].split()) for m in messages)
+
+    def generate(self, prompts, n_ids=None):
+        from dearlib.stage2 import prompt
+
+        out = []
+        for msgs in prompts:
+            assert msgs[0]["content"] == prompt.RELEASED_SYSTEM and msgs[-1]["content"].endswith("no explanations.")
+            n = sum(m["role"] == "user" and m["content"].startswith("[") for m in msgs)
+            out.append(" ".join(str(i) for i in range(n, 0, -1)))
+        return out
+
+
+def test_a_released_backend_is_prompted_and_parsed_as_released(tmp_path):
+    ds = toy()
+    ev = evaluate_cascade({"dl19": ds}, ByNumber(), ReleasedReverser(), INFERENCE, {"stage2": "dear-l-released"}, CFG,
+                          tmp_path, {"dear-l-released": {"reading": "released"}}, progress=False)
+    # by hand: Stage 1 gives d3 d2 d1 d0 d4 d5; window (1, 4) reversed: d3 d0 d1 d2; then window (0, 2): d0 d3 d1 d2
+    want = {q: [0, 3, 1, 2, 4, 5] for q in QRELS}
+    assert ev.per_query[("dl19", "dear-l-released")] == pytest.approx(ndcg10(want))
+    rec = json.loads((tmp_path / "toy" / "dl19" / "dear-l-released.json").read_text())
+    assert rec["provenance"]["reading"] == "released" and rec["provenance"]["parse_ledger"]["ok"] == 4

@@ -50,11 +50,12 @@ def _adapter_config(name: str) -> dict | None:
         return None
 
 
-def _load(cls, name: str, dtype, reading: str = "kit", **kw):
-    """A full model, or an adapter merged into its base; with the tokenizer that goes with it."""
+def _load(cls, name: str, dtype, pad=None, **kw):
+    """A full model, or an adapter merged into its base; with the tokenizer that goes with it. `pad`: a rule for the
+    config's pad id applied before the kit's `ensure_pad` (the released reading's `released_pad`)."""
     from transformers import AutoTokenizer
 
-    from ..core.models import _from_hub, ensure_pad, released_pad
+    from ..core.models import _from_hub, ensure_pad
 
     adapter = _adapter_config(name)
     base = adapter["base_model_name_or_path"] if adapter else name
@@ -64,8 +65,8 @@ def _load(cls, name: str, dtype, reading: str = "kit", **kw):
 
         model = PeftModel.from_pretrained(model, name).merge_and_unload()
     tok = AutoTokenizer.from_pretrained(name if Path(name, "tokenizer_config.json").is_file() or not adapter else base)
-    if reading == "released" and cls.__name__.endswith("SequenceClassification"):
-        released_pad(model)
+    if pad is not None:
+        pad(model)
     return ensure_pad(model, tok).eval(), tok
 
 
@@ -84,7 +85,8 @@ def load_student(name: str, dtype=None, reading: str = "kit", seed: int = 0):
     if name in KIT_MODELS:
         tok = models.load_tokenizer(name)
         return models.load_sequence_classifier(name, tok, seed=seed, reading=reading).eval(), tok
-    return _load(AutoModelForSequenceClassification, name, dtype, reading, num_labels=1)
+    pad = models.released_pad if reading == "released" else None
+    return _load(AutoModelForSequenceClassification, name, dtype, pad, num_labels=1)
 
 
 def load_listwise(name: str, dtype=None, seed: int = 0):
