@@ -12,8 +12,9 @@ Every model tokenises its own input with its own tokenizer (teacher and student 
   their checkpoints: ``query: {q}`` cut to `q_max_len` tokens and ``document: {title} {text}`` to `p_max_len - 3`,
   each tokenised without special tokens, a BOS put before each part, so ``[BOS] query: q [BOS] document: d`` (the
   tokenizer's class adds nothing more under the transformers 4 `prepare_for_model` the released code calls, for
-  LLaMA 3's `PreTrainedTokenizerFast`), padded on the right to exactly `q_max_len + p_max_len` tokens with the
-  tokenizer's pad token (its EOS only when it has none). Every row has the same length, so a pair's score never
+  LLaMA 3's `PreTrainedTokenizerFast`, but the special tokens its pair template would add still count against
+  the length, so a pair at both limits loses its document's last tokens), padded on the right to exactly
+  `q_max_len + p_max_len` tokens with the tokenizer's pad token (its EOS only when it has none). Every row has the same length, so a pair's score never
   depends on what it is batched with; the model (config pad id 0, `dearlib.evaluation.released`) reads the last
   position, as the checkpoints were trained.
 
