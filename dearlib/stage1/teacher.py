@@ -2,7 +2,9 @@
 
 Two kinds of teacher share one interface, `Teacher.score(query, passages) -> list[float]`:
 - `CrossEncoderTeacher`: a sequence-classification model with one output reading the pair together, like the
-  paper's RankLLaMA-13B (``query: {q}`` / ``document: {title} {text}``); the `smoke` profile's tiny LLaMA too.
+  paper's RankLLaMA-13B (``query: {q}`` / ``document: {title} {text}``); the `smoke` profile's tiny LLaMA too. Its
+  `stage1.teacher.reading` picks the pair format (`dearlib.stage1.pairs.encoder_for`): the kit's, or the released
+  training code's (``paper``); a released-reading teacher keeps its own cache entries.
 - `BiEncoderTeacher`: a sentence-transformers embedding model, scoring by the cosine of mean-pooled embeddings
   times a logit scale; the `mini` profile's all-MiniLM-L6-v2, a real relevance model that runs on a CPU.
   Why the scale: the distillation losses read teacher scores as logits (KL at temperature T, RankNet's soft
