@@ -103,6 +103,21 @@ def test_pad_token_of_its_own_pads_and_no_bos_is_refused(llama3, no_bos):
         encoder_for("paper", tok)
 
 
+def test_a_llama2_tokenizer_class_adds_its_own_bos_to_each_part():
+    """transformers 4's LlamaTokenizer(Fast).build_inputs_with_special_tokens, which prepare_for_model calls
+    (data.py:266-273): bos + ids_0 (+ eos) + bos + ids_1 (+ eos), with add_bos_token as RankLLaMA's tokenizer sets it."""
+    from transformers import LlamaTokenizer
+
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, **{c: 3 + i for i, c in enumerate("▁abcdefghijklmnopqrstuvwxyz:")}}
+    tok = LlamaTokenizer(vocab=vocab, merges=[], add_bos_token=True)
+    enc = ReleasedPairEncoder(tok, 8, 12)
+    q = [vocab[c] for c in "▁query:▁ab"][:8]  # SentencePiece's prefix space and ▁ for each space
+    d = [vocab[c] for c in "▁document:▁▁xyz"][:9]
+    assert enc.ids("ab", "xyz") == [1, 1, *q, 1, 1, *d][:20]
+    # 1 + 1 + 8 + 1 + 1 + 9 = 21 > 20: the document loses its last token (the class's two BOS count against max_length)
+    assert len(enc.ids("ab", "xyz")) == 20 and enc.pad([enc.ids("ab", "xyz")])["input_ids"].shape == (1, 20)
+
+
 def test_the_kit_reading_differs_from_the_released_one(llama3):
     """The kit's format (one BOS, " document:", an EOS at the end, no fixed length) is not what the checkpoints read."""
     tok, vocab = llama3

@@ -12,7 +12,8 @@ Every model tokenises its own input with its own tokenizer (teacher and student 
   their checkpoints: ``query: {q}`` cut to `q_max_len` tokens and ``document: {title} {text}`` to `p_max_len - 3`,
   each tokenised without special tokens, a BOS put before each part, so ``[BOS] query: q [BOS] document: d`` (the
   tokenizer's class adds nothing more under the transformers 4 `prepare_for_model` the released code calls, for
-  LLaMA 3's `PreTrainedTokenizerFast`, but the special tokens its pair template would add still count against
+  LLaMA 3's `PreTrainedTokenizerFast`; a LLaMA-2 tokenizer class adds its own BOS before each part, so RankLLaMA
+  reads two; the special tokens a pair template would add the special tokens its pair template would add still count against
   the length, so a pair at both limits loses its document's last tokens), padded on the right to exactly
   `q_max_len + p_max_len` tokens with the tokenizer's pad token (its EOS only when it has none). Every row has the same length, so a pair's score never
   depends on what it is batched with; the model (config pad id 0, `dearlib.evaluation.released`) reads the last
@@ -94,6 +95,11 @@ class ReleasedPairEncoder:
         # (LLaMA 3: two BOS) against max_length, though it adds none, and cuts the document by the excess
         backend = getattr(tokenizer, "backend_tokenizer", None)
         self.template_specials = backend.num_special_tokens_to_add(True) if backend is not None else 0
+        # ... while transformers 4's LLaMA-2 tokenizer classes (RankLLaMA's) do add their BOS (and EOS, when set)
+        # around each part there: [BOS] [BOS] query: q [BOS] [BOS] document: d
+        llama2 = type(tokenizer).__name__.startswith(("LlamaTokenizer", "CodeLlamaTokenizer"))
+        self.part_prefix = [tokenizer.bos_token_id] if llama2 and getattr(tokenizer, "add_bos_token", False) else []
+        self.part_suffix = [tokenizer.eos_token_id] if llama2 and getattr(tokenizer, "add_eos_token", False) else []
 
     def ids(self, query: str, passage: str | Passage) -> list[int]:
         title, text = (passage.title, passage.text) if isinstance(passage, Passage) else ("", passage)
@@ -103,7 +109,8 @@ class ReleasedPairEncoder:
         excess = 2 + len(q) + len(d) + self.template_specials - self.length
         if excess > 0:  # truncation="only_second": the document's tail goes
             d = d[:len(d) - excess]
-        return [self.tok.bos_token_id, *q, self.tok.bos_token_id, *d]
+        pre, post = self.part_prefix, self.part_suffix
+        return [*pre, self.tok.bos_token_id, *q, *post, *pre, self.tok.bos_token_id, *d, *post]
 
     def pad(self, rows: list[list[int]]) -> dict[str, torch.Tensor]:
         return _pad_right(rows, self.length, self.tok.pad_token_id)
