@@ -245,11 +245,17 @@ def test_released_backend_decodes_and_reranks_as_released(llama3):
     tok, vocab = llama3
     lm = FakeLM([vocab[c] for c in "2 1"])
     d = RELEASED_DECODING
-    backend = TransformersBackend(lm, tok, max_new_tokens=64, temperature=d["temperature"], top_p=d["top_p"], reading="released")
+
+    class Recording(TransformersBackend):
+        def _texts(self, prompts):
+            self.shown = super()._texts(prompts)
+            return self.shown
+
+    backend = Recording(lm, tok, max_new_tokens=64, temperature=d["temperature"], top_p=d["top_p"], reading="released")
     assert d == {"temperature": 0.5, "top_p": 0.9}  # run_listwise.sh:34, clients.py:197-205
     from dearlib.core.records import Candidates
 
-    c = Candidates(Query("q1", "flea life"), (Passage("a", "fleas live"), Passage("b", "adult fleas")), (2.0, 1.0))
+    c = Candidates(Query("q1", "flea life"), (Passage("a", "fleas live"), Passage("b", "adult fleas", "Fleas")), (2.0, 1.0))
     rr = ListwiseReranker(backend, window=2, step=1, rank_end=2, max_words=300)
     out = rr.rerank([c], progress=False)
     call = lm.calls[0]
@@ -258,6 +264,7 @@ def test_released_backend_decodes_and_reranks_as_released(llama3):
     assert call["input_ids"][0, :2].tolist() == [vocab["<|begin_of_text|>"]] * 2
     assert [p.docid for p in out[0].passages] == ["b", "a"]  # "2 1": bare numbers, read as the released code reads them
     assert rr.ledger["ok"] == 1 and rr.records[0].prompt.endswith("no explanations.")
+    assert "[2] Title: Fleas Content: adult fleas<|eot_id|>" in backend.shown[0]  # the title shown apart
     assert parse("2 1", 2).outcome == "wrong format"  # the kit's parser would have kept the input order
 
 

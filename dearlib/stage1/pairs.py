@@ -10,14 +10,14 @@ Every model tokenises its own input with its own tokenizer (teacher and student 
 - ``released`` (`ReleasedPairEncoder`), the authors' released inference as it runs (DataScienceUIBK/DeAR-Reranking,
   `pointwise_reranker/data.py`: `RerankerInferencePreProcessor`, `RerankerInferenceDataset`; `inference.py`), for
   their checkpoints: ``query: {q}`` cut to `q_max_len` tokens and ``document: {title} {text}`` to `p_max_len - 3`,
-  each tokenised without special tokens, a BOS put before each part, so ``[BOS] query: q [BOS] document: d`` (the
-  tokenizer's class adds nothing more under the transformers 4 `prepare_for_model` the released code calls, for
-  LLaMA 3's `PreTrainedTokenizerFast`; a LLaMA-2 tokenizer class adds its own BOS before each part, so RankLLaMA
-  reads two; the special tokens a pair template would add the special tokens its pair template would add still count against
-  the length, so a pair at both limits loses its document's last tokens), padded on the right to exactly
-  `q_max_len + p_max_len` tokens with the tokenizer's pad token (its EOS only when it has none). Every row has the same length, so a pair's score never
-  depends on what it is batched with; the model (config pad id 0, `dearlib.evaluation.released`) reads the last
-  position, as the checkpoints were trained.
+  each tokenised without special tokens, a BOS put before each part, so ``[BOS] query: q [BOS] document: d``, padded
+  on the right to exactly `q_max_len + p_max_len` tokens with the tokenizer's pad token (its EOS only when it has
+  none). Under the transformers 4 `prepare_for_model` the released code calls, LLaMA 3's `PreTrainedTokenizerFast`
+  adds nothing more, a LLaMA-2 tokenizer class adds its own BOS before each part (RankLLaMA reads two), and the
+  special tokens the tokenizer's pair template counts are held against the length, so a pair at both limits loses
+  its document's last tokens. Every row has the same length, so a pair's score never depends on what it is batched
+  with; the model (config pad id 0, `dearlib.core.models.released_pad`) reads the last position, as the
+  checkpoints were trained.
 
 `encoder_for(reading, ...)` picks one. Neither loads or runs a model.
 """

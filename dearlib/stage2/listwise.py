@@ -257,8 +257,14 @@ def make_backend(model: str, backend: str = "transformers", max_new_tokens: int 
 def fit_prompt(window: prompt.Window, max_words: int, count, budget: int, messages=prompt.messages) -> tuple[list[dict], int, int]:
     """The window's prompt, cut passage by passage (longest first, whole words) until it has at most `budget` tokens.
 
-    Identifiers and the instruction are never cut. Returns (messages, tokens, words cut).
+    Identifiers and the instruction are never cut. Returns (messages, tokens, words cut). The released prompt shows a
+    passage's title apart ("Title: ... Content: ..."), so it is first tried whole; once cut, a title reads as text.
     """
+    if messages is prompt.released_messages:
+        msgs = messages(window, max_words)
+        n = count(msgs)
+        if n <= budget:
+            return msgs, n, 0
     words = [prompt.truncate_words(p.contents, max_words).split() for p in window.passages]
     cut = 0
     while True:
