@@ -60,6 +60,7 @@ def test_evaluate_cascade_scores_writes_and_counts_each_stage(tmp_path):
     assert set(prov["stage_seconds_per_query"]) == {"stage1", "stage2"}
     assert prov["seconds_per_query"] == pytest.approx(sum(prov["stage_seconds_per_query"].values()))
     assert prov["parse_ledger"]["ok"] == 4 and ev.ledgers["dl19"] == prov["parse_ledger"]
+    assert prov["reading"] == "kit"  # the oracle backend reads the kit's prompt
     windows = list(csv.DictReader(open(out / "dear-l.windows.csv")))
     assert [(w["qid"], w["start"], w["end"]) for w in windows] == [("q1", "1", "4"), ("q2", "1", "4"), ("q1", "0", "2"), ("q2", "0", "2")]
     assert "completion" not in windows[0]
@@ -130,9 +131,24 @@ class ReleasedReverser:
 def test_a_released_backend_is_prompted_and_parsed_as_released(tmp_path):
     ds = toy()
     ev = evaluate_cascade({"dl19": ds}, ByNumber(), ReleasedReverser(), INFERENCE, {"stage2": "dear-l-released"}, CFG,
-                          tmp_path, {"dear-l-released": {"reading": "released"}}, progress=False)
+                          tmp_path, {"dear-l-released": {}, "dear-p-released": {}}, progress=False)
     # by hand: Stage 1 gives d3 d2 d1 d0 d4 d5; window (1, 4) reversed: d3 d0 d1 d2; then window (0, 2): d0 d3 d1 d2
     want = {q: [0, 3, 1, 2, 4, 5] for q in QRELS}
     assert ev.per_query[("dl19", "dear-l-released")] == pytest.approx(ndcg10(want))
     rec = json.loads((tmp_path / "toy" / "dl19" / "dear-l-released.json").read_text())
     assert rec["provenance"]["reading"] == "released" and rec["provenance"]["parse_ledger"]["ok"] == 4
+
+
+def test_a_released_pair_encoder_is_recorded_as_the_released_reading(tmp_path):
+    from types import SimpleNamespace
+
+    from dearlib.stage1.pairs import ReleasedPairEncoder
+
+    class ReleasedByNumber(ByNumber):
+        encoder = ReleasedPairEncoder(SimpleNamespace(bos_token_id=1, pad_token_id=0, backend_tokenizer=None), 4, 8)
+
+    for stage1, want in ((ByNumber(), "kit"), (ReleasedByNumber(), "released")):
+        evaluate_cascade({"dl19": toy()}, stage1, None, INFERENCE, {"stage1": "dear-p-released"}, CFG, tmp_path / want,
+                         {"dear-p-released": {}}, progress=False)
+        rec = json.loads((tmp_path / want / "toy" / "dl19" / "dear-p-released.json").read_text())
+        assert rec["provenance"]["reading"] == want
