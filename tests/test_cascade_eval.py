@@ -60,6 +60,7 @@ def test_evaluate_cascade_scores_writes_and_counts_each_stage(tmp_path):
     assert set(prov["stage_seconds_per_query"]) == {"stage1", "stage2"}
     assert prov["seconds_per_query"] == pytest.approx(sum(prov["stage_seconds_per_query"].values()))
     assert prov["parse_ledger"]["ok"] == 4 and ev.ledgers["dl19"] == prov["parse_ledger"]
+    assert prov["reading"] == "kit"  # the oracle backend reads the kit's prompt
     windows = list(csv.DictReader(open(out / "dear-l.windows.csv")))
     assert [(w["qid"], w["start"], w["end"]) for w in windows] == [("q1", "1", "4"), ("q2", "1", "4"), ("q1", "0", "2"), ("q2", "0", "2")]
     assert "completion" not in windows[0]
@@ -105,3 +106,49 @@ def test_also_reranks_the_same_stage1_lists_with_another_stage2_model(tmp_path):
     assert [r.completion.startswith("<think>as given") for r in ev.records[("dl19", "listwise-zeroshot")]] == [True] * 4
     with pytest.raises(ValueError, match=r"also: \['dear-l'\] already name a stage"):
         evaluate_cascade({}, ByNumber(), None, INFERENCE, {"stage2": "dear-l"}, CFG, tmp_path, {}, also={"dear-l": KeepOrder([], {})})
+
+
+class ReleasedReverser:
+    """A Stage-2 backend in the released reading: it checks it is shown the released conversation and answers each
+    window reversed in bare numbers ("3 2 1"), which only the released parser reads as a ranking."""
+
+    reading, max_new_tokens, context = "released", 0, 10 ** 9
+
+    def count(self, messages):
+        return sum(len(m["content"].split()) for m in messages)
+
+    def generate(self, prompts, n_ids=None):
+        from dearlib.stage2 import prompt
+
+        out = []
+        for msgs in prompts:
+            assert msgs[0]["content"] == prompt.RELEASED_SYSTEM and msgs[-1]["content"].endswith("no explanations.")
+            n = sum(m["role"] == "user" and m["content"].startswith("[") for m in msgs)
+            out.append(" ".join(str(i) for i in range(n, 0, -1)))
+        return out
+
+
+def test_a_released_backend_is_prompted_and_parsed_as_released(tmp_path):
+    ds = toy()
+    ev = evaluate_cascade({"dl19": ds}, ByNumber(), ReleasedReverser(), INFERENCE, {"stage2": "dear-l-released"}, CFG,
+                          tmp_path, {"dear-l-released": {"reading": "released"}}, progress=False)  # as notebook 08 passes it
+    # by hand: Stage 1 gives d3 d2 d1 d0 d4 d5; window (1, 4) reversed: d3 d0 d1 d2; then window (0, 2): d0 d3 d1 d2
+    want = {q: [0, 3, 1, 2, 4, 5] for q in QRELS}
+    assert ev.per_query[("dl19", "dear-l-released")] == pytest.approx(ndcg10(want))
+    rec = json.loads((tmp_path / "toy" / "dl19" / "dear-l-released.json").read_text())
+    assert rec["provenance"]["reading"] == "released" and rec["provenance"]["parse_ledger"]["ok"] == 4
+
+
+def test_a_released_pair_encoder_is_recorded_as_the_released_reading(tmp_path):
+    from types import SimpleNamespace
+
+    from dearlib.stage1.pairs import ReleasedPairEncoder
+
+    class ReleasedByNumber(ByNumber):
+        encoder = ReleasedPairEncoder(SimpleNamespace(bos_token_id=1, pad_token_id=0, backend_tokenizer=None), 4, 8)
+
+    for stage1, want in ((ByNumber(), "kit"), (ReleasedByNumber(), "released")):
+        evaluate_cascade({"dl19": toy()}, stage1, None, INFERENCE, {"stage1": "dear-p-released"}, CFG, tmp_path / want,
+                         {"dear-p-released": {}}, progress=False)
+        rec = json.loads((tmp_path / want / "toy" / "dl19" / "dear-p-released.json").read_text())
+        assert rec["provenance"]["reading"] == want

@@ -149,3 +149,24 @@ def test_soft_targets_follow_the_scale_and_the_temperature():
     assert list(table.loc[("cosine", "T=1")]) == pytest.approx([v / sum(e) for v in e])
     e = [math.exp(20 * x / 4) for x in (0.5, 0.25, 0.0)]  # 20 x cosine at T = 4: exp(2.5), exp(1.25), exp(0)
     assert list(table.loc[("20 x cosine", "T=4")]) == pytest.approx([v / sum(e) for v in e])
+
+
+def test_released_ranknet_hybrid_by_hand():
+    """The released `ranknet_binary_softmax_ce` (DataScienceUIBK/DeAR-Reranking, pointwise_reranker/modeling.py:90-96,
+    rank_loss.py:12-23) on one group of two, positive first (train_n_passages 2), by hand."""
+    s, teacher, alpha, T = t([2.0, 0.0]), t([1.0, 3.0]), 0.1, 2.0
+    sig = lambda x: 1 / (1 + math.exp(-x))
+    p = sig(1.0 - 0.0)  # rank_loss.py:19: target sigmoid(label_0 - label_1), labels 1 and 0
+    rank = -(p * math.log(sig(2.0)) + (1 - p) * math.log(1 - sig(2.0)))  # BCE with logits on s_0 - s_1, one pair
+    ce = math.log(1 + math.exp(-2.0))
+    main = 0.5 * rank + 0.5 * ce
+    pt = [math.exp(x / T) / (math.exp(1 / T) + math.exp(3 / T)) for x in (1.0, 3.0)]
+    ps = [math.exp(x / T) / (math.exp(2 / T) + 1) for x in (2.0, 0.0)]
+    kl = T ** 2 * sum(a * math.log(a / b) for a, b in zip(pt, ps))
+    assert losses.ranknet_binary(s).item() == pytest.approx(rank, rel=1e-6)
+    assert rank == pytest.approx(0.664811, abs=1e-6)  # 0.7311 x 0.1269 + 0.2689 x 2.1269
+    got = losses.dear_loss(s, teacher, "ce+ranknet-binary+kl", alpha, T).item()
+    assert got == pytest.approx((1 - alpha) * main + alpha * kl, rel=1e-6)
+    assert got == pytest.approx(0.541129, abs=1e-6)
+    # the kit's hybrid, RankNet on the teacher's scores, is another loss under its own name
+    assert losses.dear_loss(s, teacher, "ce+ranknet+kl", alpha, T).item() != pytest.approx(got, abs=1e-2)

@@ -55,3 +55,28 @@ def test_hub_checkpoint_offline(monkeypatch):
     monkeypatch.setenv("DEAR_OFFLINE", "1")
     with pytest.raises(OfflineError, match="dear-8b-reranker-ce-v1.*cannot be reached.*Hugging Face token"):
         released.load_student(released.STUDENTS[0])
+
+
+def test_the_released_reading_gives_the_released_loaders_pad_id(tok, tmp_path):
+    """pointwise_reranker/modeling.py:138-139: a config without a pad id gets 0, so the head reads the last position of
+    the fixed-length row; a config that names one keeps it. The kit's reading sets the tokenizer's pad instead."""
+    torch.manual_seed(0)
+    cfg = models.tiny_llama_config(len(tok))
+    cfg.num_labels, cfg.pad_token_id = 1, None
+    LlamaForSequenceClassification(cfg).save_pretrained(tmp_path / "nopad")
+    tok.save_pretrained(tmp_path / "nopad")
+    assert released.load_student(str(tmp_path / "nopad"), reading="released")[0].config.pad_token_id == 0
+    assert released.load_student(str(tmp_path / "nopad"), reading="kit")[0].config.pad_token_id == tok.pad_token_id != 0
+    tiny(tok).save_pretrained(tmp_path / "pad")
+    tok.save_pretrained(tmp_path / "pad")
+    assert released.load_student(str(tmp_path / "pad"), reading="released")[0].config.pad_token_id == tok.pad_token_id
+    with pytest.raises(ValueError, match="released.reading must be one of kit, released"):
+        released.load_student(str(tmp_path / "pad"), reading="paper")
+
+
+def test_tiny_llama_stands_in_for_released_checkpoints():
+    """The smoke profile's stand-ins: a random sequence classifier with the released pad id, and a causal LM."""
+    student, stok = released.load_student("tiny-llama", reading="released")
+    lm, ltok = released.load_listwise("tiny-llama")
+    assert student.config.num_labels == 1 and student.config.pad_token_id == 0
+    assert lm.config.vocab_size == len(ltok) and ltok.chat_template

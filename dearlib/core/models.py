@@ -93,11 +93,22 @@ def tiny_llama_config(vocab_size: int, hidden: int = 64, layers: int = 2, heads:
                        num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=1024)
 
 
-def load_sequence_classifier(name: str, tokenizer, layers: int | None = None, seed: int = 0, dtype=None):
+def released_pad(model):
+    """The released loader's rule (DataScienceUIBK/DeAR-Reranking, `pointwise_reranker/modeling.py`,
+    `DistillRerankerModel.load` and `.build`): a config without a pad id gets 0. Rows are padded with the tokenizer's
+    own pad (LLaMA 3: its EOS, never id 0), so the head reads the last position of the fixed-length row, as the
+    released checkpoints were trained and are scored."""
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = 0
+    return model
+
+
+def load_sequence_classifier(name: str, tokenizer, layers: int | None = None, seed: int = 0, dtype=None, reading: str = "kit"):
     """A model with a one-output relevance head (`num_labels=1`).
 
     `layers` keeps only the first layers of a pretrained encoder (the compact student). For ``tiny-llama`` the
-    weights are random, drawn with `seed`.
+    weights are random, drawn with `seed`. `reading` "released": the config's pad id as the released code sets it
+    (`released_pad`), before the kit's `ensure_pad`.
     """
     import torch
     from transformers import AutoModelForSequenceClassification, LlamaForSequenceClassification
@@ -116,4 +127,6 @@ def load_sequence_classifier(name: str, tokenizer, layers: int | None = None, se
         model = AutoModelForSequenceClassification.from_pretrained(str(package_dir(name)), **kw)
     else:
         model = _from_hub(AutoModelForSequenceClassification, name, dtype=dtype, **kw)
+    if reading == "released":
+        released_pad(model)
     return ensure_pad(model, tokenizer)

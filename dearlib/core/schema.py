@@ -73,6 +73,8 @@ SCHEMA = {
             "layers": Key("int", "its depth (null: all layers)", bounds="[1, )", required=False, null=True),
             "max_length": Key("int", "teacher tokens per text (bi-encoder)", bounds="[1, )", required=False),
             "scale": Key("number", "logits = scale x cosine (bi-encoder)", bounds="(0, )", required=False),
+            "reading": Key("str", "how a cross-encoder teacher's pair input is built: the kit's format, or the authors' released "
+                           "code's (dearlib.stage1.pairs)", required=False, choices=("kit", "released")),
         }, "the frozen teacher"),
         "student": Key({
             "backbone": Key("str", "the student model: a kit model name or hub id"),
@@ -93,6 +95,8 @@ SCHEMA = {
         "epochs": Key("number", "passes over the training groups", bounds="(0, )"),
         "max_steps": Key("int", "stop after this many steps (null: the epochs decide)", bounds="[1, )", null=True),
         "warmup_steps": Key("int", "linear warm-up steps", bounds="[0, )", required=False),
+        "warmup_ratio": Key("number", "linear warm-up over this fraction of the training steps (the released code's 0.1)",
+                            bounds="[0, 1)", required=False),
         "lr": Key("number", "learning rate", bounds="(0, 1)"),
         "loss": Key("str", "the training loss (dearlib.stage1.losses.LOSSES)"),
         "alpha": Key("number", "weight of the KL distillation term (the loss is (1 - alpha) main + alpha KL)", bounds="[0, 1]"),
@@ -155,6 +159,7 @@ SCHEMA = {
             "max_words": Key("int", "words kept per passage", bounds="[1, )"),
             "max_new_tokens": Key("int", "completion tokens per window", bounds="[1, )"),
             "temperature": Key("number", "sampling temperature (0: greedy)", bounds="[0, )"),
+            "top_p": Key("number", "nucleus sampling's top_p when sampling (null: off)", bounds="(0, 1]", required=False, null=True),
             "constrained": Key("bool", "decode under the permutation grammar (transformers)"),
             "batch_size": Key("int", "windows generated together", bounds="[1, )"),
             "backend": Key("str", "the generation backend", choices=("transformers", "vllm")),
@@ -163,6 +168,8 @@ SCHEMA = {
     "released": Key({
         "student": Key("str", "a released Stage-1 model: hub id or folder", null=True),
         "listwise": Key("str", "a released listwise model: hub id or folder", null=True),
+        "reading": Key("str", "how the released checkpoints are read: the authors' released input, prompt, decoding and parser, "
+                       "or the kit's own (dearlib.evaluation.released.READING)", required=False, choices=("kit", "released")),
     }, "notebook 08: the authors' checkpoints", required=False),
 }
 

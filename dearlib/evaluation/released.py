@@ -5,7 +5,15 @@ the profile's `released` section (or its `released_student` / `released_listwise
 systems ``dear-p-released`` (Stage 1) and ``dear-l-released`` (the cascade) through the code of notebooks 02 and
 04. A checkpoint is either a full model or a peft LoRA adapter; an adapter's folder names its base
 (``base_model_name_or_path``), which is loaded first and the adapter merged into it. A local folder works the same
-way as a hub id (the tests use one). Offline, a hub id stops with one message naming what is needed.
+way as a hub id (the tests use one), and so does the kit's ``tiny-llama`` (a random tiny LLaMA with the smoke
+tokenizer: the `smoke` profile runs notebook 08's whole path on it). Offline, a hub id stops with one message
+naming what is needed.
+
+`READING` says how a released checkpoint's input is built, prompted, decoded and parsed: ``released``, as the
+authors' released code runs it (`dearlib.stage1.pairs.ReleasedPairEncoder`, `dearlib.stage2.prompt.released_messages`
+and `render_released`, `dearlib.stage2.listwise.RELEASED_DECODING`, `dearlib.stage2.permutation.parse_released`),
+or ``kit``, the kit's own format. A Stage-1 checkpoint loaded for the released reading gets the released loader's
+config pad id (`dearlib.core.models.released_pad`), so its head reads the last position of the fixed-length row.
 It does not train and does not evaluate.
 """
 from __future__ import annotations
@@ -14,7 +22,9 @@ from pathlib import Path
 
 from ..core import readers
 
-# [README] the released checkpoints (see ../shared/reference/reported-figures.md)
+READING = ("kit", "released")  # the profile's `released.reading`
+KIT_MODELS = ("tiny-llama",)  # kit model names that load as stand-ins for a released checkpoint
+# the released checkpoints, as DataScienceUIBK/DeAR-Reranking's README.md lists them
 STUDENTS = ("abdoelsayed/dear-8b-reranker-ce-v1", "abdoelsayed/dear-8b-reranker-ce-lora-v1",
             "abdoelsayed/dear-8b-reranker-ranknet-v1", "abdoelsayed/dear-8b-reranker-ranknet-lora-v1",
             "abdoelsayed/dear-3b-reranker-ce-v1", "abdoelsayed/dear-3b-reranker-ce-lora-v1",
@@ -40,8 +50,9 @@ def _adapter_config(name: str) -> dict | None:
         return None
 
 
-def _load(cls, name: str, dtype, **kw):
-    """A full model, or an adapter merged into its base; with the tokenizer that goes with it."""
+def _load(cls, name: str, dtype, pad=None, **kw):
+    """A full model, or an adapter merged into its base; with the tokenizer that goes with it. `pad`: a rule for the
+    config's pad id applied before the kit's `ensure_pad` (the released reading's `released_pad`)."""
     from transformers import AutoTokenizer
 
     from ..core.models import _from_hub, ensure_pad
@@ -54,18 +65,41 @@ def _load(cls, name: str, dtype, **kw):
 
         model = PeftModel.from_pretrained(model, name).merge_and_unload()
     tok = AutoTokenizer.from_pretrained(name if Path(name, "tokenizer_config.json").is_file() or not adapter else base)
+    if pad is not None:
+        pad(model)
     return ensure_pad(model, tok).eval(), tok
 
 
-def load_student(name: str, dtype=None):
+def _check(reading: str):
+    if reading not in READING:
+        raise ValueError(f"released.reading must be one of {', '.join(READING)}, not {reading!r}")
+
+
+def load_student(name: str, dtype=None, reading: str = "kit", seed: int = 0):
     """A released Stage-1 reranker (a one-output sequence-classification model) and its tokenizer."""
     from transformers import AutoModelForSequenceClassification
 
-    return _load(AutoModelForSequenceClassification, name, dtype, num_labels=1)
+    from ..core import models
+
+    _check(reading)
+    if name in KIT_MODELS:
+        tok = models.load_tokenizer(name)
+        return models.load_sequence_classifier(name, tok, seed=seed, reading=reading).eval(), tok
+    pad = models.released_pad if reading == "released" else None
+    return _load(AutoModelForSequenceClassification, name, dtype, pad, num_labels=1)
 
 
-def load_listwise(name: str, dtype=None):
+def load_listwise(name: str, dtype=None, seed: int = 0):
     """A released Stage-2 listwise model (a causal LM) and its tokenizer."""
     from transformers import AutoModelForCausalLM
 
+    from ..core import models
+
+    if name in KIT_MODELS:
+        import torch
+        from transformers import LlamaForCausalLM
+
+        tok = models.load_tokenizer(name)
+        torch.manual_seed(seed)
+        return models.ensure_pad(LlamaForCausalLM(models.tiny_llama_config(len(tok))), tok).eval(), tok
     return _load(AutoModelForCausalLM, name, dtype)

@@ -5,12 +5,17 @@ A *group* is one query's passages: by convention the positive first, then hard n
 valid members (False marks padding when groups are ragged), and returns a scalar mean over the batch.
 
 - `softmax_ce`: cross-entropy of the positive (index 0) against its group, the released code's default `main`.
-- `ranknet`: pairwise logistic loss with soft targets sigmoid(t_i - t_j) from teacher scores (the released code),
-  or hard targets from labels.
+- `ranknet`: pairwise logistic loss with soft targets sigmoid(t_i - t_j) from teacher scores (the released code's
+  `ranknet_teacher`), or hard targets 1/0/0.5 from labels.
+- `ranknet_binary`: the released code's RankNet on binary labels (`ranknet_binary`): targets sigmoid(l_i - l_j) of
+  labels 1 (the positive) and 0, so 0.731 for positive-over-negative pairs and 0.5 between negatives.
 - `listnet`: cross-entropy between the teacher's and the student's top-one distributions.
 - `lambdarank`: RankNet pairs weighted by |delta nDCG| of swapping them (an ablation option).
 - `kl_distill`: T^2 * KL(softmax(teacher/T) || softmax(student/T)), Hinton's scaling so gradients keep their size.
-- `dear_loss`: DeAR's combination (1 - alpha) * main + alpha * kl_distill.
+- `dear_loss`: DeAR's combination (1 - alpha) * main + alpha * kl_distill, `main` named by the loss: among them
+  two RankNet hybrids that used to share a name, "ce+ranknet+kl" (the kit's: RankNet on the teacher's scores) and
+  "ce+ranknet-binary+kl" (the released `ranknet_binary_softmax_ce`, DataScienceUIBK/DeAR-Reranking
+  `pointwise_reranker/modeling.py` with `rank_loss.py`: RankNet on binary labels).
 - `toy_losses`, `soft_targets`: every loss, and the soft targets under the teacher scale and T, on one toy group.
 
 These functions do no model calls and no reduction across devices (the Trainer and accelerate do that).
@@ -62,6 +67,15 @@ def ranknet(student: torch.Tensor, teacher: torch.Tensor | None = None, labels: 
     return per_query.mean()
 
 
+def ranknet_binary(student: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The released RankNet on binary labels (rank_loss.py, `RankLoss.rank_net` fed 1 for the positive and 0 for the
+    negatives, modeling.py): soft targets sigmoid(l_i - l_j). Averaging over ordered pairs equals the released
+    mean over i < j, since a pair and its reverse have the same loss."""
+    labels = torch.zeros_like(student)
+    labels[:, 0] = 1.0
+    return ranknet(student, teacher=labels, mask=mask)
+
+
 def listnet(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """ListNet: cross-entropy from the teacher's top-one probabilities to the student's."""
     p_teacher = F.softmax(_masked(teacher, mask), dim=-1)
@@ -93,7 +107,7 @@ def kl_distill(student: torch.Tensor, teacher: torch.Tensor, temperature: float 
     return temperature ** 2 * kl.sum(-1).mean()
 
 
-LOSSES = ("ce", "ce+kl", "ce+ranknet+kl", "ranknet", "listnet", "lambdarank+kl")
+LOSSES = ("ce", "ce+kl", "ce+ranknet+kl", "ce+ranknet-binary+kl", "ranknet", "listnet", "lambdarank+kl")
 
 
 def dear_loss(student: torch.Tensor, teacher: torch.Tensor | None, loss: str = "ce+kl", alpha: float = 0.1,
@@ -103,7 +117,8 @@ def dear_loss(student: torch.Tensor, teacher: torch.Tensor | None, loss: str = "
     "ce": softmax_ce alone; "ce+kl": (1 - alpha) CE + alpha KL (the released default); "ce+ranknet+kl": CE,
     RankNet and KL, as the method is described (docs/dear-in-one-page.md, section 2: the kit's description of the
     method, the paper's body was not available), main = 0.5 CE + 0.5 RankNet (soft teacher targets), weighed as
-    the released code's hybrid option `ranknet_binary_softmax_ce`; "ranknet": RankNet on teacher scores
+    the released code's hybrid option; "ce+ranknet-binary+kl": that released hybrid itself
+    (`ranknet_binary_softmax_ce`), main = 0.5 CE + 0.5 `ranknet_binary`; "ranknet": RankNet on teacher scores
     alone; "listnet": ListNet on teacher scores; "lambdarank+kl": (1 - alpha) LambdaRank + alpha KL.
     """
     if loss not in LOSSES:
@@ -120,6 +135,8 @@ def dear_loss(student: torch.Tensor, teacher: torch.Tensor | None, loss: str = "
         main = softmax_ce(student, mask)
     elif loss == "ce+ranknet+kl":
         main = 0.5 * softmax_ce(student, mask) + 0.5 * ranknet(student, teacher=teacher, mask=mask)
+    elif loss == "ce+ranknet-binary+kl":  # modeling.py: beta = 0.5 between the binary RankNet and the CE
+        main = 0.5 * ranknet_binary(student, mask) + 0.5 * softmax_ce(student, mask)
     else:  # lambdarank+kl
         if labels is None:
             labels = torch.zeros_like(student)

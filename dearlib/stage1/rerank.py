@@ -20,17 +20,17 @@ from tqdm.auto import tqdm
 from ..core.records import Candidates, Qrels, to_run
 from ..evaluation import metrics, qa, results
 from ..evaluation.metrics import Evaluation
-from .pairs import PairEncoder
+from .pairs import PairEncoder, ReleasedPairEncoder
 
 
 class Scorer:
     """Scores (query, passage) pairs with a sequence-classification model, in length-sorted batches."""
 
-    def __init__(self, model, encoder: PairEncoder, batch_size: int = 32, name: str = "student"):
+    def __init__(self, model, encoder: PairEncoder | ReleasedPairEncoder, batch_size: int = 32, name: str = "student"):
         self.model, self.encoder, self.batch_size, self.identity = model, encoder, batch_size, name
 
     @torch.inference_mode()
-    def score_pairs(self, queries: list[str], passages: list[str], progress: bool = False) -> list[float]:
+    def score_pairs(self, queries: list[str], passages: list, progress: bool = False) -> list[float]:
         self.model.eval()
         rows = [self.encoder.ids(q, p) for q, p in zip(queries, passages)]
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))  # similar lengths together: little padding
@@ -50,7 +50,8 @@ def rerank(scorer, candidates: list[Candidates], depth: int, progress: bool = Tr
     for c in candidates:
         for p in c.passages[:depth]:
             qs.append(c.query.text)
-            ps.append(p.contents)
+            # a Scorer's encoder takes the passage whole (the released reading reads its title and text apart)
+            ps.append(p if isinstance(scorer, Scorer) else p.contents)
     scores = scorer.score_pairs(qs, ps, progress=progress)
     out, at = [], 0
     for c in candidates:

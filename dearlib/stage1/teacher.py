@@ -2,7 +2,9 @@
 
 Two kinds of teacher share one interface, `Teacher.score(query, passages) -> list[float]`:
 - `CrossEncoderTeacher`: a sequence-classification model with one output reading the pair together, like the
-  paper's RankLLaMA-13B (``query: {q}`` / ``document: {title} {text}``); the `smoke` profile's tiny LLaMA too.
+  paper's RankLLaMA-13B (``query: {q}`` / ``document: {title} {text}``); the `smoke` profile's tiny LLaMA too. Its
+  `stage1.teacher.reading` picks the pair format (`dearlib.stage1.pairs.encoder_for`): the kit's, or the released
+  training code's (``paper``); a released-reading teacher keeps its own cache entries.
 - `BiEncoderTeacher`: a sentence-transformers embedding model, scoring by the cosine of mean-pooled embeddings
   times a logit scale; the `mini` profile's all-MiniLM-L6-v2, a real relevance model that runs on a CPU.
   Why the scale: the distillation losses read teacher scores as logits (KL at temperature T, RankNet's soft
@@ -126,13 +128,13 @@ class BiEncoderTeacher(Teacher):
 class CrossEncoderTeacher(Teacher):
     """A sequence-classification model with one output over ``query: {q}`` + ``document: {p}`` (RankLLaMA's format)."""
 
-    def __init__(self, model, tokenizer, identity: str, q_max_len: int = 32, p_max_len: int = 196, **kw):
+    def __init__(self, model, tokenizer, identity: str, q_max_len: int = 32, p_max_len: int = 196, reading: str = "kit", **kw):
         super().__init__(**kw)
-        from .pairs import PairEncoder
+        from .pairs import encoder_for
 
         self.identity = identity
         self.model = model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
-        self.encoder = PairEncoder(tokenizer, q_max_len, p_max_len)
+        self.encoder = encoder_for(reading, tokenizer, q_max_len, p_max_len)  # "released": as the released code reads it
 
     def _score_pairs(self, queries, passages, progress):
         from .rerank import Scorer
@@ -152,6 +154,8 @@ def from_config(s1: dict, cache: ScoreCache | None, seed: int = 0) -> Teacher:
     if t["kind"] != "cross-encoder":
         raise ValueError(f"unknown teacher kind {t['kind']!r}: bi-encoder or cross-encoder")
     tok = models.load_tokenizer(t["model"])
-    model = models.load_sequence_classifier(t["model"], tok, layers=t.get("layers"), seed=seed + 1)
-    return CrossEncoderTeacher(model, tok, identity=f"{t['model']}:{t.get('layers')}:{seed + 1}", q_max_len=s1["q_max_len"],
-                               p_max_len=s1["p_max_len"], cache=cache, batch_size=s1["score_batch_size"])
+    reading = t.get("reading", "kit")
+    model = models.load_sequence_classifier(t["model"], tok, layers=t.get("layers"), seed=seed + 1, reading=reading)
+    identity = f"{t['model']}:{t.get('layers')}:{seed + 1}" + (":released" if reading == "released" else "")  # its own cache entries
+    return CrossEncoderTeacher(model, tok, identity=identity, q_max_len=s1["q_max_len"], p_max_len=s1["p_max_len"],
+                               reading=reading, cache=cache, batch_size=s1["score_batch_size"])

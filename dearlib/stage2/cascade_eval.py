@@ -7,7 +7,8 @@ lists with the same settings (notebook 04: `listwise-zeroshot`, the base model w
 systems differ only by their model. Each stage named in `systems` (and each of `also`) is scored with the kit's
 measures (`dearlib.evaluation.metrics.measures_for`); the systems in `written` are saved by the results contract
 (`dearlib.evaluation.results`) with the depth, the seconds per query of the stages up to theirs and the device in the
-provenance, and for a Stage-2 system the window settings, each stage's seconds, the parse ledger and one line per
+provenance, with the `reading` that produced it ("released" for a Stage-1 scorer with the released pair encoder or
+a Stage-2 backend in the released reading, else "kit"; a `written` key overrides), and for a Stage-2 system the window settings, each stage's seconds, the parse ledger and one line per
 window in ``<system>.windows.csv`` beside the result (the prompt and completion left out).
 With `runs_dir` the Stage-1 and Stage-2 runs are saved in TREC format (notebook 01 saved BM25's).
 It loads and trains no model: the caller passes the Stage-1 scorer and the Stage-2 backends.
@@ -24,6 +25,7 @@ from ..core import atomic
 from ..core.records import Dataset, to_run
 from ..retrieval import trec
 from ..evaluation import metrics, results
+from ..stage1.pairs import ReleasedPairEncoder
 from .listwise import ListwiseReranker, cascade
 
 STAGES = ("bm25", "stage1", "stage2")  # the keys of `dearlib.stage2.listwise.cascade`'s lists, in cascade order
@@ -86,10 +88,13 @@ def evaluate_cascade(evalsets: dict[str, Dataset], stage1, backend, inference: d
             if system not in written:
                 continue
             prov = {"depth": I["stage1_depth"], "seconds_per_query": seconds, "device": results.device()}
+            if stage != "bm25":  # which format the models read: the kit's own or the released code's
+                released = rr.reading == "released" if rr is not None else isinstance(getattr(stage1, "encoder", None), ReleasedPairEncoder)
+                prov["reading"] = "released" if released else "kit"
             if rr is not None:
                 prov.update(rank_end=I["rank_end"], window=I["window"], step=I["step"], passes=rr.passes, parse_ledger=dict(rr.ledger),
                             stage_seconds_per_query={s: v / n for s, v in stage_seconds.items()})
-            path = results.write_result(results_dir, cfg, name, system, ev, started, **prov, **written[system])
+            path = results.write_result(results_dir, cfg, name, system, ev, started, **{**prov, **written[system]})
             if rr is not None:
                 windows = pd.DataFrame([{k: v for k, v in vars(r).items() if k not in ("completion", "prompt")} for r in rr.records])
                 atomic.write_text(path.with_suffix(".windows.csv"), windows.to_csv(index=False))

@@ -16,6 +16,12 @@ next window depends on the previous one. With `constrained`, `TransformersBacken
 `dearlib.stage2.constrained`'s grammar; `tally` counts each answer (its outcome, what the grammar did, whether the model
 kept its input order) for the reranker and for `heldout_check`, the model on held-out Stage-2 windows.
 
+A backend's `reading` ("kit" or "released") says how the window is prompted, decoded and parsed: "released" is
+the authors' released inference for their adapter (`dearlib.stage2.prompt.released_messages`, rendered by
+`render_released` and tokenised with the tokenizer's special tokens; sampled as `RELEASED_DECODING`, temperature 0.5
+and top_p 0.9, `listwise_rerank/clients.py` and `run_listwise.sh`, to the EOS or `max_new_tokens` with no early stop;
+parsed by `dearlib.stage2.permutation.parse_released`). The reranker takes the reading of its backend.
+
 It does not train (`dearlib.stage2.training`) and does not evaluate (`dearlib.evaluation.metrics`; the cascade's evaluation:
 `dearlib.stage2.cascade_eval`).
 """
@@ -28,7 +34,11 @@ from tqdm.auto import tqdm
 
 from ..core.records import Candidates, Passage
 from . import prompt
-from .permutation import _ID, Ledger, answer_part, parse
+from .permutation import _ID, Ledger, answer_part, parse, parser_for
+
+# the released inference's decoding (DataScienceUIBK/DeAR-Reranking: run_listwise.sh --temperature 0.5;
+# listwise_rerank/clients.py, HFClient.chat: do_sample=True, top_p=0.9)
+RELEASED_DECODING = {"temperature": 0.5, "top_p": 0.9}
 
 
 def sliding_windows(n: int, window: int, step: int, rank_start: int = 0, rank_end: int | None = None) -> list[tuple[int, int]]:
@@ -85,15 +95,28 @@ class TransformersBackend:
     """Chat completions from a transformers causal LM, a batch of prompts at a time (left padding)."""
 
     def __init__(self, model, tokenizer, max_new_tokens: int = 256, temperature: float = 0.0, batch_size: int = 8, seed: int = 0,
-                 constrained: bool = False):
+                 constrained: bool = False, top_p: float | None = None, reading: str = "kit"):
+        if reading not in ("kit", "released"):
+            raise ValueError(f"reading must be 'kit' or 'released', not {reading!r}")
         self.model, self.tok = model.eval(), tokenizer
         self.max_new_tokens, self.temperature, self.batch_size, self.seed = max_new_tokens, temperature, batch_size, seed
+        self.top_p = top_p  # nucleus sampling when sampling (None: off)
+        self.reading = reading  # "released": the released prompt rendering, decoding and parser
+        if reading == "released" and tokenizer.pad_token is None:  # listwise_rerank/clients.py: the EOS pads
+            tokenizer.pad_token = tokenizer.eos_token
         self.constrained = constrained  # answers a permutation by construction (`dearlib.stage2.constrained`), given n_ids
         self.context = getattr(model.config, "max_position_embeddings", 4096)
         self.steering: list[tuple[bool, bool]] = []  # per prompt of the last constrained call: (steered, reasoning cut)
 
     def count(self, messages: list[dict]) -> int:
+        if self.reading == "released":
+            return len(prompt.released_ids(messages, self.tok))
         return len(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+
+    def _texts(self, prompts: list[list[dict]]) -> list[str]:
+        if self.reading == "released":
+            return [prompt.render_released(m, self.tok) for m in prompts]
+        return [self.tok.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in prompts]
 
     def generate(self, prompts: list[list[dict]], n_ids: list[int] | None = None) -> list[str]:
         """Completions of `prompts`. With `n_ids`, a row stops once its answer names its window's n identifiers, or
@@ -109,20 +132,23 @@ class TransformersBackend:
         side, self.tok.padding_side = self.tok.padding_side, "left"  # generation continues every row from its end
         try:
             for s in range(0, len(prompts), self.batch_size):
-                texts = [self.tok.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in prompts[s:s + self.batch_size]]
-                batch = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+                texts = self._texts(prompts[s:s + self.batch_size])
+                released = self.reading == "released"  # the released client tokenises with the special tokens
+                batch = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=released).to(self.model.device)
                 prompt_len = batch["input_ids"].shape[1]
                 grammar = stop = None
                 if n_ids and self.constrained:
                     grammar = PermutationGrammar(self.tok, prompt_len, n_ids[s:s + self.batch_size], self.max_new_tokens)
-                elif n_ids:
+                elif n_ids and not released:  # the released client generates to the EOS or max_new_tokens
                     stop = [_RankingComplete(self.tok, prompt_len, n_ids[s:s + self.batch_size])]
                 sample = self.temperature > 0
                 if sample:
                     torch.manual_seed(self.seed + s)
                 with torch.inference_mode():
                     gen = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=sample,
-                                              temperature=self.temperature if sample else None, top_p=None, top_k=None,
+                                              temperature=self.temperature if sample else None,
+                                              top_p=self.top_p if sample else None, top_k=None,
+                                              **({"eos_token_id": self.tok.eos_token_id} if released else {}),
                                               stopping_criteria=stop, logits_processor=LogitsProcessorList([grammar] if grammar else []),
                                               pad_token_id=self.tok.pad_token_id if self.tok.pad_token_id is not None else self.tok.eos_token_id)
                 out += self.tok.batch_decode(gen[:, prompt_len:], skip_special_tokens=True)
@@ -164,14 +190,15 @@ class VLLMBackend:
     """Chat completions from vLLM (optional: ``pip install vllm`` on a GPU machine); the paper profile's backend."""
 
     def __init__(self, model: str, max_new_tokens: int = 1024, temperature: float = 0.0, seed: int = 0, lora_path: str | None = None,
-                 max_model_len: int = 8192):
+                 max_model_len: int = 8192, top_p: float | None = None):
         try:
             from vllm import LLM, SamplingParams
         except ImportError:
             raise ImportError("the vLLM backend needs `pip install vllm` (a CUDA machine); use backend: transformers otherwise") from None
         self.llm = LLM(model=model, enable_lora=lora_path is not None, max_model_len=max_model_len, seed=seed)
         self.tok = self.llm.get_tokenizer()
-        self.params = SamplingParams(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
+        self.params = SamplingParams(temperature=temperature, max_tokens=max_new_tokens, seed=seed,
+                                     **({"top_p": top_p} if top_p is not None else {}))
         self.lora = None
         if lora_path:
             from vllm.lora.request import LoRARequest
@@ -223,10 +250,10 @@ def without_adapter(backend):
 
 
 def make_backend(model: str, backend: str = "transformers", max_new_tokens: int = 1024, temperature: float = 0.0,
-                 batch_size: int = 8, seed: int = 0):
+                 batch_size: int = 8, seed: int = 0, top_p: float | None = None):
     """A backend for a chat model by the kit's model names or a hub id: "transformers", or "vllm" (installed separately)."""
     if backend == "vllm":
-        return VLLMBackend(model, max_new_tokens, temperature, seed)
+        return VLLMBackend(model, max_new_tokens, temperature, seed, top_p=top_p)
     if backend != "transformers":
         raise ValueError(f"backend must be 'transformers' or 'vllm', not {backend!r}")
     import torch
@@ -236,19 +263,25 @@ def make_backend(model: str, backend: str = "transformers", max_new_tokens: int 
 
     tok = load_tokenizer(model)
     lm = load_causal_lm(model, tok, seed).to("cuda" if torch.cuda.is_available() else "cpu")
-    return TransformersBackend(lm, tok, max_new_tokens, temperature, batch_size, seed)
+    return TransformersBackend(lm, tok, max_new_tokens, temperature, batch_size, seed, top_p=top_p)
 
 
-def fit_prompt(window: prompt.Window, max_words: int, count, budget: int) -> tuple[list[dict], int, int]:
+def fit_prompt(window: prompt.Window, max_words: int, count, budget: int, messages=prompt.messages) -> tuple[list[dict], int, int]:
     """The window's prompt, cut passage by passage (longest first, whole words) until it has at most `budget` tokens.
 
-    Identifiers and the instruction are never cut. Returns (messages, tokens, words cut).
+    Identifiers and the instruction are never cut. Returns (messages, tokens, words cut). The released prompt shows a
+    passage's title apart ("Title: ... Content: ..."), so it is first tried whole; once cut, a title reads as text.
     """
+    if messages is prompt.released_messages:
+        msgs = messages(window, max_words)
+        n = count(msgs)
+        if n <= budget:
+            return msgs, n, 0
     words = [prompt.truncate_words(p.contents, max_words).split() for p in window.passages]
     cut = 0
     while True:
         w = replace(window, passages=[Passage(p.docid, " ".join(ws)) for p, ws in zip(window.passages, words)])
-        msgs = prompt.messages(w, max_words)
+        msgs = messages(w, max_words)
         n = count(msgs)
         if n <= budget:
             return msgs, n, cut
@@ -306,6 +339,8 @@ class ListwiseReranker:
         self.passes = passes  # sweeps from rank_end up to the top, each over the previous sweep's order
         self.budget = max_prompt_tokens or backend.context - getattr(backend, "max_new_tokens", 0)
         self.name = name
+        self.reading = getattr(backend, "reading", "kit")  # how windows are prompted and answers parsed
+        self.messages, self.parse = prompt.messages_for(self.reading), parser_for(self.reading)
         self.ledger = Ledger()
         self.records: list[WindowRecord] = []
 
@@ -321,13 +356,13 @@ class ListwiseReranker:
             prompts, meta = [], []
             for qi, (_, s, e) in todo:
                 w = prompt.Window(f"{candidates[qi].query.qid}:{s}-{e}", candidates[qi].query, lists[qi][s:e])
-                msgs, n, cut = fit_prompt(w, self.max_words, self.backend.count, self.budget)
+                msgs, n, cut = fit_prompt(w, self.max_words, self.backend.count, self.budget, self.messages)
                 prompts.append(msgs)
                 meta.append((n, cut))
             answers = self.backend.generate(prompts, n_ids=[e - s for _, (_, s, e) in todo])
             for (qi, (pn, s, e)), msgs, text, (n, cut), (steered, reasoning_cut) in zip(todo, prompts, answers, meta,
                                                                                        _steering(self.backend, len(todo))):
-                parsed = tally(self.ledger, parse(text, e - s), steered, reasoning_cut)
+                parsed = tally(self.ledger, self.parse(text, e - s), steered, reasoning_cut)
                 if cut:
                     self.ledger["prompts truncated"] += 1
                 # the parser's repaired order: an answer without identifiers keeps the input order, a partial one

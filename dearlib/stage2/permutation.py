@@ -93,3 +93,45 @@ class Ledger(Counter):
     def rate(self, outcome: str = "ok") -> float:
         total = sum(self[o] for o in OUTCOMES)
         return self[outcome] / total if total else 0.0
+
+
+# ------------------------------------------------------------- the released reading's parser (appended, stands apart)
+_AFTER_THINK = re.compile(r"</think>\s*(.*)", re.DOTALL | re.IGNORECASE)
+_NUMBER = re.compile(r"\d+")
+
+
+def parse_released(text: str, n: int) -> Parsed:
+    """The authors' released parser (DataScienceUIBK/DeAR-Reranking, `listwise_rerank/prompts.py`:
+    `extract_after_think`, then `parse_ranking_to_indices`), with the kit's outcomes.
+
+    What follows the first ``</think>`` (any case), or the whole text when there is none (an unclosed ``<think>``
+    block's numbers count too); every run of digits is an identifier, bracketed or bare ("3 1 2" reads as
+    [3] > [1] > [2]); those outside 1..n are dropped, repeats keep their first place, the missing follow in input
+    order. The order is the released code's; the outcome is `parse`'s rule on the same numbers, counted in the same
+    `Ledger`.
+    """
+    m = _AFTER_THINK.search(text or "")
+    answer = m.group(1).strip() if m else (text or "").strip()
+    ids = [int(x) for x in _NUMBER.findall(answer)]
+    if not ids:
+        return Parsed(list(range(n)), "wrong format", 0)
+    seen: list[int] = []
+    out_of_range = repeated = False
+    for i in ids:
+        if not 1 <= i <= n:
+            out_of_range = True
+        elif i - 1 in seen:
+            repeated = True
+        else:
+            seen.append(i - 1)
+    missing = [i for i in range(n) if i not in seen]
+    outcome = ("out of range" if out_of_range else "repetition" if repeated
+               else "missing identifiers" if missing else "ok")
+    return Parsed(seen + missing, outcome, len(ids))
+
+
+def parser_for(reading: str):
+    """The parser of a reading: "kit" (`parse`) or "released" (`parse_released`)."""
+    if reading not in ("kit", "released"):
+        raise ValueError(f"reading must be 'kit' or 'released', not {reading!r}")
+    return parse_released if reading == "released" else parse
