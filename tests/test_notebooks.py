@@ -319,3 +319,12 @@ def test_notebook_08_evaluates_released_checkpoints_from_folders(smoke_run, tmp_
         l = json.loads((tmp_path / "results" / "smoke" / dataset / "dear-l-released.json").read_text())
         assert p["provenance"]["checkpoint"] == str(tmp_path / "student") and len(p["per_query"]["nDCG@10"]) == 4
         assert sum(l["provenance"]["parse_ledger"].values()) > 0  # every window of the cascade went through the parser
+        # smoke reads the checkpoints the authors' way (configs/smoke.yaml: released.reading), and each file says so
+        assert p["provenance"]["reading"] == l["provenance"]["reading"] == "released"
+
+
+def test_notebook_08_on_smoke_runs_the_released_reading_on_tiny_stand_ins(smoke_run):
+    for dataset in ("dl19", "dl20", "noveleval"):
+        for system in ("dear-p-released", "dear-l-released"):
+            rec = json.loads((smoke_run / "results" / "smoke" / dataset / f"{system}.json").read_text())
+            assert rec["provenance"]["reading"] == "released" and len(rec["per_query"]["nDCG@10"]) == 4, (dataset, system)

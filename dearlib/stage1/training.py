@@ -385,7 +385,7 @@ def train(model, encoder: PairEncoder, groups: list[Group], cfg: dict, output_di
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    args = TrainingArguments(**training_arguments(cfg, output_dir, seed, max_steps), warmup_steps=cfg.get("warmup_steps", 0),
+    args = TrainingArguments(**training_arguments(cfg, output_dir, seed, max_steps), warmup_steps=cfg.get("warmup_ratio", cfg.get("warmup_steps", 0)),
                              lr_scheduler_type="linear", remove_unused_columns=False)
     trainer = _trainer_class()(model=model, args=args, train_dataset=groups, data_collator=GroupCollator(encoder),
                                callbacks=callbacks, loss=loss or cfg["loss"], alpha=cfg["alpha"],
