@@ -456,7 +456,7 @@ def train_and_log(trainer, output_dir: Path, resume: bool, settings: dict):
     settings = json.loads(json.dumps({k: v for k, v in settings.items() if k not in NOT_TRAINING}, sort_keys=True, default=str))
     saved_path = output_dir / "settings.json"
     last, skipped = last_checkpoint(output_dir) if resume else (None, [])
-    if trainer.is_world_process_zero():  # a kill mid-save left them: the Trainer would save into them again
+    if skipped and trainer.is_world_process_zero():  # a kill mid-save left them: the Trainer would save into them again
         for p, why in skipped:
             print(f"removing an incomplete checkpoint, resuming before it: {why}")
             shutil.rmtree(p)

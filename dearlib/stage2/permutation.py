@@ -65,7 +65,11 @@ def _ranking_ids(answer: str) -> list[int]:
 
 
 def parse(text: str, n: int) -> Parsed:
-    ids = _ranking_ids(answer_part(text))
+    return _repaired(_ranking_ids(answer_part(text)), n)
+
+
+def _repaired(ids: list[int], n: int) -> Parsed:
+    """The 1-based identifiers read from an answer as a full permutation of range(n), with the outcome."""
     if not ids:
         return Parsed(list(range(n)), "wrong format", 0)
     seen: list[int] = []
@@ -97,7 +101,7 @@ class Ledger(Counter):
 
 # ------------------------------------------------------------- the released reading's parser (appended, stands apart)
 _AFTER_THINK = re.compile(r"</think>\s*(.*)", re.DOTALL | re.IGNORECASE)
-_NUMBER = re.compile(r"\d+")
+_DIGITS = re.compile(r"\d+")  # the released parser reads every run of digits
 
 
 def parse_released(text: str, n: int) -> Parsed:
@@ -112,22 +116,7 @@ def parse_released(text: str, n: int) -> Parsed:
     """
     m = _AFTER_THINK.search(text or "")
     answer = m.group(1).strip() if m else (text or "").strip()
-    ids = [int(x) for x in _NUMBER.findall(answer)]
-    if not ids:
-        return Parsed(list(range(n)), "wrong format", 0)
-    seen: list[int] = []
-    out_of_range = repeated = False
-    for i in ids:
-        if not 1 <= i <= n:
-            out_of_range = True
-        elif i - 1 in seen:
-            repeated = True
-        else:
-            seen.append(i - 1)
-    missing = [i for i in range(n) if i not in seen]
-    outcome = ("out of range" if out_of_range else "repetition" if repeated
-               else "missing identifiers" if missing else "ok")
-    return Parsed(seen + missing, outcome, len(ids))
+    return _repaired([int(x) for x in _DIGITS.findall(answer)], n)
 
 
 def parser_for(reading: str):
