@@ -23,7 +23,6 @@ if [ "$(cat .venv/.server-stamp 2>/dev/null)" != "$server_stamp" ]; then
   wheels_key=$(echo "$server_cmake" | sha256sum | cut -c1-12)
   PIP_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/dear-kit/pip-llama-cpp-$wheels_key" CMAKE_ARGS="$server_cmake" \
     python -m pip install -q "${server_reqs[@]}"
-  echo "$server_cmake" > .venv/.server-cmake-args  # what the installed build was configured with (a test reads it)
   echo "$server_stamp" > .venv/.server-stamp
 fi
 python -m dearlib.retrieval.data ensure

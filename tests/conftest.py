@@ -95,3 +95,21 @@ def offline_url():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def save_tiny_checkpoints(folder: Path) -> tuple[Path, Path]:
+    """Tiny full LLaMA models saved as folders with their tokenizer, standing in for the authors' hub checkpoints:
+    (folder/student, a sequence classifier; folder/listwise, a causal LM)."""
+    import torch
+    from transformers import LlamaForCausalLM, LlamaForSequenceClassification
+
+    from dearlib.core import models
+
+    tok = models.load_tokenizer("tiny-llama")
+    torch.manual_seed(0)
+    cfg = models.tiny_llama_config(len(tok))
+    cfg.num_labels, cfg.pad_token_id = 1, tok.pad_token_id
+    for cls, name in ((LlamaForSequenceClassification, "student"), (LlamaForCausalLM, "listwise")):
+        cls(cfg).save_pretrained(folder / name)
+        tok.save_pretrained(folder / name)
+    return folder / "student", folder / "listwise"

@@ -11,7 +11,7 @@ import nbformat
 import papermill
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, save_tiny_checkpoints
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -296,18 +296,7 @@ def test_run_all_rejects_an_unknown_profile():
 
 def test_notebook_08_evaluates_released_checkpoints_from_folders(smoke_run, tmp_path):
     """Tiny full models saved as folders stand in for the authors' hub checkpoints (same loading code)."""
-    import torch
-    from transformers import LlamaForCausalLM, LlamaForSequenceClassification
-
-    from dearlib.core import models
-
-    tok = models.load_tokenizer("tiny-llama")
-    torch.manual_seed(0)
-    cfg = models.tiny_llama_config(len(tok))
-    cfg.num_labels, cfg.pad_token_id = 1, tok.pad_token_id
-    for cls, folder in ((LlamaForSequenceClassification, "student"), (LlamaForCausalLM, "listwise")):
-        cls(cfg).save_pretrained(tmp_path / folder)
-        tok.save_pretrained(tmp_path / folder)
+    save_tiny_checkpoints(tmp_path)
     nb = ROOT / "notebooks" / "08_released_checkpoints.ipynb"
     papermill.execute_notebook(str(nb), str(tmp_path / nb.name), cwd=str(ROOT / "notebooks"), kernel_name="python3",
                                progress_bar=False, parameters={

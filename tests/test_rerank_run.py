@@ -7,6 +7,7 @@ import json
 import math
 
 import pytest
+from conftest import save_tiny_checkpoints
 
 from dearlib.core import models
 from dearlib.core.config import load_config
@@ -199,17 +200,12 @@ def test_a_folder_with_its_own_tokenizer_loads_as_a_released_checkpoint(files, t
     (the profile names theirs): the same full model without its tokenizer is read as a kit student, and refused
     under a LoRA profile."""
     import torch
-    from transformers import LlamaForCausalLM, LlamaForSequenceClassification
+    from transformers import LlamaForSequenceClassification
 
     from dearlib.stage1.pairs import PairEncoder
 
-    tok = models.load_tokenizer("tiny-llama")
-    torch.manual_seed(0)
-    cfg = models.tiny_llama_config(len(tok))
-    cfg.num_labels, cfg.pad_token_id = 1, tok.pad_token_id
-    for cls, folder in ((LlamaForSequenceClassification, "student"), (LlamaForCausalLM, "listwise")):
-        cls(cfg).save_pretrained(tmp_path / folder)
-        tok.save_pretrained(tmp_path / folder)
+    save_tiny_checkpoints(tmp_path)
+    tok = models.load_tokenizer("tiny-llama")  # the tokenizer saved with the stand-ins
     reranker = Reranker.load(str(tmp_path / "student"), str(tmp_path / "listwise"), "smoke")
     out = run_it(files, reranker, name="released.trec", chunk=len(QUERIES))  # one chunk: its window records stay
     # Stage 1's order, by the saved model's own scores (loaded here by transformers alone), then Stage 2 over it
