@@ -20,14 +20,14 @@ import pandas as pd
 
 from ..core import readers
 
-FORMAT = 2  # points per (training data, seed, steps); format 1 (before it) had one seed, budgets keyed by steps
+FORMAT = 3  # points per (training data, loss, seed, steps) with nDCG@10 per query; formats 1-2 (before it) had neither
 PANELS = {"nq": "NQ held-out (training domain)", "dl19": "DL19", "dl20": "DL20", "noveleval": "NovelEval"}
 TRAINING_DATA = ("nq", "trec-crossfit")  # stage1.training_data's choices
 LABELS = {"nq": "NQ-trained", "trec-crossfit": "in-domain (other DL year)"}
 REFERENCE_COPY = Path("docs/reference-run/results/benchmarks/stage1_budget.json")  # relative to the repository root
 COMMAND = ".venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq trec-crossfit --seeds 0 1 2 --steps 150 --no-nq-heldout"  # the reference run's
 # stage1 keys a point does not depend on: it names its own training data and steps; the rest train and evaluate the same
-NOT_IN_KEY = ("training_data", "max_steps", "ablation", "score_batch_size", "logging_steps", "save_steps")
+NOT_IN_KEY = ("training_data", "loss", "max_steps", "ablation", "score_batch_size", "logging_steps", "save_steps")
 RESUME_KEY_COVERS = "the stage1 section (less " + ", ".join(NOT_IN_KEY) + "), the retrieval section and the profile's seed"
 
 
@@ -38,8 +38,8 @@ def resume_key(cfg: dict) -> str:
     return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def point_name(training_data: str, seed: int, steps: int) -> str:
-    return f"{training_data}/seed{seed}/{steps}"
+def point_name(training_data: str, loss: str, seed: int, steps: int) -> str:
+    return f"{training_data}/{loss}/seed{seed}/{steps}"
 
 
 def find(results_dir: str | Path, profile: str, repo_root: str | Path) -> Path | None:
