@@ -5,19 +5,25 @@ sequence-classification model (batches sorted by length, so little padding, unde
 teachers of `dearlib.stage1.teacher` have the same method. `rerank` rescores the top `depth` of each list and stops
 at a non-finite score, naming the query. `evaluate_reranker` is the one evaluate-and-write step of notebooks 02
 and 06 and scripts/stage1_budget.py: rerank, score with `dearlib.evaluation.metrics` (and `dearlib.evaluation.qa` Top-k for NQ), write
-the result file. `side_by_side` shows one query's top passages under several rankings.
+the result file. `side_by_side` shows one query's top passages under several rankings. `save_rankings` keeps a student's ranked lists
+beside its identity (a hash of its weights) and depth, and `load_rankings` gives them back only for the same student and
+depth: notebook 04's cascade starts from notebook 02's lists instead of scoring them again.
 It does not train (`dearlib.stage1.training`) and computes no measure itself (`dearlib.evaluation.metrics`, `dearlib.evaluation.qa`).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ..core import atomic, readers
 from ..core.records import Candidates, Qrels, to_run
+from ..retrieval.candidates import read_hits, write_hits
 from ..evaluation import metrics, qa, results
 from ..evaluation.metrics import Evaluation
 from .pairs import PairEncoder, ReleasedPairEncoder
@@ -123,3 +129,41 @@ def side_by_side(rankings: dict[str, Candidates], qrels: Qrels, k: int = 10, wid
         cols[(name, "passage")] = [f"{p.docid}: {p.text[:width]}" if p else "" for p in top]
         cols[(name, "grade")] = [judged.get(p.docid) if p else None for p in top]
     return pd.DataFrame(cols, index=pd.RangeIndex(1, k + 1, name="rank"))
+
+
+def student_identity(student_dir: str | Path) -> str:
+    """A hash of a saved student's weight files (*.safetensors, *.bin), in name order: the same weights, the same id."""
+    files = sorted(p for p in Path(student_dir).iterdir() if p.suffix in (".safetensors", ".bin"))
+    if not files:
+        raise FileNotFoundError(f"{student_dir}: no weight file (*.safetensors, *.bin): not a saved student")
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode())
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
+def save_rankings(folder: str | Path, rankings: dict[str, list[Candidates]], student_dir: str | Path, depth: int) -> Path:
+    """Write each set's ranked lists (folder/<set>.json.gz, RankGPT hits) and then rankings.json naming the student
+    and the depth they were scored at: the manifest comes last, so a kill leaves no manifest over old lists."""
+    folder = Path(folder)
+    manifest = folder / "rankings.json"
+    manifest.unlink(missing_ok=True)
+    for name, lists in rankings.items():
+        write_hits(lists, folder / f"{name}.json.gz")
+    return atomic.write_json(manifest, {"student": student_identity(student_dir), "depth": depth, "sets": sorted(rankings)})
+
+
+def load_rankings(folder: str | Path, student_dir: str | Path, depth: int) -> tuple[dict[str, list[Candidates]] | None, str]:
+    """`save_rankings`' lists when they were scored by the student in `student_dir` at `depth`, else None; and why."""
+    manifest = Path(folder) / "rankings.json"
+    if not manifest.is_file():
+        return None, f"no {manifest}: Stage 1 scores the lists here"
+    m = readers.read_json(manifest)
+    if m.get("student") != student_identity(student_dir):
+        return None, f"{manifest}: scored by another student than {student_dir}: Stage 1 scores the lists again"
+    if m.get("depth") != depth:
+        return None, f"{manifest}: scored at depth {m.get('depth')}, not {depth}: Stage 1 scores the lists again"
+    return {name: read_hits(Path(folder) / f"{name}.json.gz") for name in m["sets"]}, f"Stage 1's lists from {folder} (notebook 02's)"
