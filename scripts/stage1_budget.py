@@ -37,6 +37,9 @@ def main() -> None:
                                   seeds=a.seeds, steps=a.steps, nq_heldout=a.nq_heldout)
     print(f"\nnDCG@10 x 100, BM25 top {report['depth']} ({out}): mean ± sd over seeds")
     print(budget_curve.summary(report).to_string())
+    for key in sorted({(p["training_data"], p["loss"], p["steps"]) for p in report["points"].values()}):
+        print(f"\n{'/'.join(map(str, key))} against BM25: per query the mean over seeds minus BM25, 95% bootstrap interval")
+        print(budget_curve.paired(report, key).round(2).to_string())
 
 
 if __name__ == "__main__":

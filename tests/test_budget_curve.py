@@ -1,5 +1,6 @@
-"""The Stage-1 budget curve is drawn from scripts/stage1_budget.py's JSON: what it reads, where it looks, what it refuses,
-how seeds become a mean and a spread, and what its resume key covers."""
+"""Stage 1's side experiments are read from scripts/stage1_budget.py's JSON: what it reads, where it looks, what it
+refuses, how seeds become a mean and a spread, how a student is paired with BM25 query by query, the loss ablation's
+table, and what its resume key covers."""
 import json
 import statistics
 
@@ -20,8 +21,18 @@ def sets(dl19, nq=None):
     return out
 
 
-def point(td, seed, steps, dl19, nq=None):
-    return {"training_data": td, "seed": seed, "steps": steps, "pairs_seen": steps * 16, "ndcg": sets(dl19, nq)}
+QUERIES = ("q1", "q2", "q3", "q4")
+
+
+def per_query(dl19):
+    """Per-query nDCG@10 (0-1) of four queries whose mean is dl19 / 100 on DL19 (DL20, NovelEval: +1, +2 points)."""
+    spread = (-0.1, 0.1, -0.05, 0.05)
+    return {s: {q: (dl19 + i) / 100 + d for q, d in zip(QUERIES, spread)} for i, s in enumerate(("dl19", "dl20", "noveleval"))}
+
+
+def point(td, seed, steps, dl19, nq=None, loss="ce+ranknet+kl"):
+    return {"training_data": td, "loss": loss, "seed": seed, "steps": steps, "pairs_seen": steps * 16, "ndcg": sets(dl19, nq),
+            "per_query": per_query(dl19)}
 
 
 @pytest.fixture
@@ -29,8 +40,10 @@ def report_path(tmp_path):
     points = [point("nq", 0, 300, 55.0, 50.0), point("nq", 1, 300, 57.0, 52.0), point("nq", 2, 300, 50.0, 51.0),
               point("nq", 0, 150, 52.0, 40.0), point("nq", 1, 150, 53.0, 41.0), point("nq", 2, 150, 54.0, 42.0),
               point("trec-crossfit", 0, 150, 60.0), point("trec-crossfit", 1, 150, 62.0)]
+    points += [point("nq", seed, 150, 40.0 + seed, loss="ce") for seed in (0, 1, 2)]
     report = {"format": budget_curve.FORMAT, "profile": "mini", "bm25": sets(50.0, 30.0), "teacher": sets(70.0, 60.0),
-              "points": {budget_curve.point_name(p["training_data"], p["seed"], p["steps"]): p for p in points}}
+              "per_query": {"bm25": {s: {q: 0.5 for q in QUERIES} for s in ("dl19", "dl20", "noveleval")}},
+              "points": {budget_curve.point_name(p["training_data"], p["loss"], p["seed"], p["steps"]): p for p in points}}
     path = tmp_path / "results" / "benchmarks" / "mini" / "stage1_budget.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(report))
@@ -39,19 +52,20 @@ def report_path(tmp_path):
 
 def test_seeds_become_mean_sd_and_range_per_training_data_and_steps(report_path):
     t = budget_curve.table(budget_curve.load(report_path))
-    row = t.loc[("nq", 300, "dl19")]
+    row = t.loc[("nq", "ce+ranknet+kl", 300, "dl19")]
     assert row["mean"] == pytest.approx(54.0) and row["sd"] == pytest.approx(statistics.stdev([55.0, 57.0, 50.0]))
     assert (row["min"], row["max"], row["seeds"], row["pairs seen"]) == (50.0, 57.0, 3, 4800)
-    assert t.loc[("trec-crossfit", 150, "dl20"), "mean"] == pytest.approx(62.0)
-    assert ("trec-crossfit", 150, "nq") not in t.index  # the in-domain student is never evaluated on NQ
+    assert t.loc[("trec-crossfit", "ce+ranknet+kl", 150, "dl20"), "mean"] == pytest.approx(62.0)
+    assert ("trec-crossfit", "ce+ranknet+kl", 150, "nq") not in t.index  # the in-domain student is never evaluated on NQ
+    assert t.loc[("nq", "ce", 150, "dl19"), "mean"] == pytest.approx(41.0)  # each loss its own row
     text = budget_curve.summary(budget_curve.load(report_path))
     assert list(text.columns) == ["nq", "dl19", "dl20", "noveleval"]
-    assert text.loc[("nq", 150), "dl19"] == "53.00 ± 1.00 (n=3)"
-    assert text.loc[("trec-crossfit", 150), "dl19"] == f"61.00 ± {statistics.stdev([60.0, 62.0]):.2f} (n=2)"
+    assert text.loc[("nq", "ce+ranknet+kl", 150), "dl19"] == "53.00 ± 1.00 (n=3)"
+    assert text.loc[("trec-crossfit", "ce+ranknet+kl", 150), "dl19"] == f"61.00 ± {statistics.stdev([60.0, 62.0]):.2f} (n=2)"
 
 
 def test_the_curve_draws_every_seed_and_the_mean(report_path):
-    fig = budget_curve.draw(budget_curve.load(report_path))
+    fig = budget_curve.draw(budget_curve.load(report_path), "ce+ranknet+kl")
     axes = fig.axes
     assert [a.get_title() for a in axes] == ["NQ held-out (training domain)", "DL19", "DL20", "NovelEval"]
     dots, mean, in_dots, in_mean, bm25, teacher = axes[1].get_lines()
@@ -77,32 +91,43 @@ def test_find_prefers_this_run_then_the_reference_copy(report_path, tmp_path):
 
 def test_a_report_without_a_key_is_named(report_path):
     report = json.loads(report_path.read_text())
-    del report["points"]["nq/seed0/150"]["pairs_seen"]
+    del report["points"]["nq/ce+ranknet+kl/seed0/150"]["per_query"]
     report_path.write_text(json.dumps(report))
-    with pytest.raises(ValueError, match=r"stage1_budget.json: point nq/seed0/150 has no 'pairs_seen'"):
+    with pytest.raises(ValueError, match=r"stage1_budget.json: point nq/ce\+ranknet\+kl/seed0/150 has no 'per_query'"):
         budget_curve.load(report_path)
-    report["format"] = 7
+    report["format"] = 2  # before the loss axis and the per-query values
     report_path.write_text(json.dumps(report))
-    with pytest.raises(ValueError, match=r"stage1_budget.json: format 7, not 2: regenerate it with .*--seeds 0 1 2"):
+    with pytest.raises(ValueError, match=r"stage1_budget.json: format 2, not 3: regenerate it with .*--seeds 0 1 2"):
         budget_curve.load(report_path)
 
 
-def test_the_single_seed_format_of_before_is_read_as_nq_points_of_seed_0(tmp_path):
-    old = {"profile": "mini", "depth": 30, "bm25": sets(50.0, 30.0), "teacher": sets(70.0, 60.0),
-           "budgets": {"150": {"steps": 150, "pairs_seen": 2400, "ndcg": sets(52.0, 40.0)}}}
-    path = tmp_path / "stage1_budget.json"
-    path.write_text(json.dumps(old))
-    report = budget_curve.load(path)
-    assert report["upgraded_from"] == 1 and list(report["points"]) == ["nq/seed0/150"]
-    assert budget_curve.summary(report).loc[("nq", 150), "dl19"] == "52.00 (n=1)"
-    del old["budgets"]["150"]["steps"]
-    path.write_text(json.dumps(old))
-    with pytest.raises(ValueError, match="single-seed format without 'steps'"):
-        budget_curve.load(path)
+def test_a_student_is_paired_with_bm25_query_by_query_over_the_mean_of_its_seeds(report_path):
+    report = budget_curve.load(report_path)
+    t = budget_curve.paired(report, ("nq", "ce+ranknet+kl", 150))
+    # seeds 52, 53, 54 on DL19: per query the mean over seeds is 0.53 + spread; BM25 is 0.5 on every query
+    diffs = [0.53 + d - 0.5 for d in (-0.1, 0.1, -0.05, 0.05)]
+    row = t.loc["dl19"]
+    assert row["difference"] == pytest.approx(100 * statistics.mean(diffs)) and row["nDCG@10"] == pytest.approx(53.0)
+    assert (row["seeds"], row["queries"], row["wins/ties/losses"]) == (3, 4, "2/0/2")  # q1 0.43 and q3 0.48 below 0.5
+    assert 100 * min(diffs) <= row["low"] < row["difference"] < row["high"] <= 100 * max(diffs)
+    assert not row["excludes 0"]  # two of four queries lose: these queries cannot tell the sign
+    against = budget_curve.paired(report, ("nq", "ce+ranknet+kl", 300), ("nq", "ce+ranknet+kl", 150))
+    assert against.loc["dl20", "difference"] == pytest.approx(54.0 - 53.0)  # the spreads cancel query by query
+    assert against.loc["dl20", "low"] == pytest.approx(1.0) and against.loc["dl20", "excludes 0"]
+    with pytest.raises(ValueError, match=r"no point nq/ce\+ranknet\+kl/999 evaluated on dl19"):
+        budget_curve.paired(report, ("nq", "ce+ranknet+kl", 999))
+
+
+def test_the_ablation_table_holds_each_loss_at_the_budget_with_most_losses(report_path):
+    t = budget_curve.ablation(budget_curve.load(report_path))
+    assert set(t["loss"]) == {"ce", "ce+ranknet+kl"} and set(t["steps"]) == {150}
+    row = t[(t["loss"] == "ce") & (t["set"] == "dl20")].iloc[0]
+    assert (row["mean"], row["seeds"], row["bm25"]) == (pytest.approx(42.0), 3, 51.0)
+    assert row["sd"] == pytest.approx(1.0)
 
 
 def test_this_runs_students_are_marked_where_they_were_trained(report_path):
-    fig = budget_curve.draw(budget_curve.load(report_path), current={"nq": (150, {"dl19": 51.5}), "trec-crossfit": (150, {"dl19": 61.5})})
+    fig = budget_curve.draw(budget_curve.load(report_path), "ce+ranknet+kl", current={"nq": (150, {"dl19": 51.5}), "trec-crossfit": (150, {"dl19": 61.5})})
     by_title = {ax.get_title(): ax for ax in fig.axes}
     stars = [(l.get_xdata()[0], l.get_ydata()[0]) for l in by_title["DL19"].get_lines() if l.get_marker() == "*"]
     assert stars == [(150, 51.5), (150, 61.5)]
@@ -115,6 +140,7 @@ def test_the_resume_key_covers_stage1_and_retrieval_only():
     assert budget_curve.resume_key({**cfg, "stage2": {**cfg["stage2"], "lr": 1.0}}) == key  # Stage 2 changes no point
     assert budget_curve.resume_key({**cfg, "stage1": {**cfg["stage1"], "max_steps": 9}}) == key  # each point has its own
     assert budget_curve.resume_key({**cfg, "stage1": {**cfg["stage1"], "training_data": "trec-crossfit"}}) == key
+    assert budget_curve.resume_key({**cfg, "stage1": {**cfg["stage1"], "loss": "ce"}}) == key  # each point names its loss
     assert budget_curve.resume_key({**cfg, "stage1": {**cfg["stage1"], "lr": 1.0}}) != key
     assert budget_curve.resume_key({**cfg, "stage1": {**cfg["stage1"], "eval_depth": 10}}) != key  # the evaluation
     assert budget_curve.resume_key({**cfg, "retrieval": {**cfg["retrieval"], "nq_depth": 5}}) != key

@@ -138,7 +138,7 @@ def test_notebook_01_writes_bm25_results_by_the_contract(smoke_run, data_dir):
         "not comparable: 6, not run: 0"]
 
 
-def test_notebook_02_writes_teacher_student_and_ablation_results(smoke_run, data_dir):
+def test_notebook_02_writes_teacher_and_student_results(smoke_run, data_dir):
     res = smoke_run / "results" / "smoke"
     for dataset in RANKING_SETS:
         qrels = qrels_by_hand(data_dir, dataset)
@@ -161,15 +161,83 @@ def test_notebook_02_writes_teacher_student_and_ablation_results(smoke_run, data
             assert rec["provenance"]["seconds_per_query"] > 0 and rec["provenance"]["depth"] == 10
             # judged on the queries notebook 01 kept (4 in smoke), never on the full qrels with zeros
             assert len(rec["per_query"]["nDCG@10"]) == 4 and rec["queries_without_run"] == []
-    for loss in ("ce", "ce+kl", "ce+ranknet+kl", "ranknet", "listnet"):
-        assert (res / "noveleval" / f"dear-p-{loss}.json").is_file()
-    # the in-domain control: each evaluation set's student trained on the other TREC DL year, said in its provenance
-    for dataset, year in (("dl19", "dl20"), ("dl20", "dl19"), ("noveleval", "dl20")):
-        rec = json.loads((res / dataset / "dear-p-indomain.json").read_text())
-        assert rec["system"] == "dear-p-indomain" and rec["provenance"]["trained_on"] == year
-        assert rec["provenance"]["training_groups"] > 0 and len(rec["per_query"]["nDCG@10"]) == 4
+    # the side experiments are measured apart (scripts/stage1_budget.py): the run writes none of their systems
+    assert not [p.name for p in res.glob("*/dear-p-*.json")]
     curve = json.loads((smoke_run / "artifacts" / "smoke" / "stage1" / "ce+ranknet+kl" / "loss_curve.json").read_text())
     assert len(curve) == 6 and all(math.isfinite(c["loss"]) for c in curve)
+
+
+def test_the_side_experiments_train_notebook_02s_student_again_and_resume(smoke_run, tmp_path, monkeypatch):
+    """`side_experiments.run` at the profile's loss, seed and budget trains notebook 02's student again, by its own
+    code path: the same nDCG@10 on every query as notebook 02's dear-p result file, and BM25's per-query values are
+    notebook 01's. The in-domain control's students are evaluated on the sets they did not train on. A second run
+    of the same points trains nothing; a new seed adds its point."""
+    import shutil
+
+    from dearlib.core.config import load_config
+    from dearlib.stage1 import budget_curve, side_experiments
+
+    cfg = load_config("smoke")
+    work = tmp_path / "artifacts" / "smoke"
+    shutil.copytree(smoke_run / "artifacts" / "smoke" / "candidates", work / "candidates")
+    out = tmp_path / "stage1_budget.json"
+    report = side_experiments.run(cfg, work, out, training_data=["nq", "trec-crossfit"], seeds=[0])
+    res = smoke_run / "results" / "smoke"
+    steps = cfg["stage1"]["max_steps"]
+    point = report["points"][f"nq/{cfg['stage1']['loss']}/seed0/{steps}"]
+    for dataset in RANKING_SETS:
+        pq = lambda system: json.loads((res / dataset / f"{system}.json").read_text())["per_query"]["nDCG@10"]
+        assert point["per_query"][dataset] == pytest.approx(pq("dear-p"), abs=1e-12)
+        assert report["per_query"]["bm25"][dataset] == pytest.approx(pq("bm25"), abs=1e-12)
+    control = report["points"][f"trec-crossfit/{cfg['stage1']['loss']}/seed0/{steps}"]
+    assert control["trained_on"] == {"dl19": "dl20", "dl20": "dl19", "noveleval": "dl20"}
+    assert set(control["per_query"]) == set(RANKING_SETS)
+    assert budget_curve.paired(budget_curve.load(out), ("trec-crossfit", cfg["stage1"]["loss"], steps)).shape[0] == 3
+
+    def no_training(*a, **k):
+        raise AssertionError("a point already measured was trained again")
+
+    monkeypatch.setattr(side_experiments.stage1, "train", no_training)
+    again = side_experiments.run(cfg, work, out, training_data=["nq", "trec-crossfit"], seeds=[0])
+    assert again["points"] == report["points"]
+    monkeypatch.undo()
+    more = side_experiments.run(cfg, work, out, seeds=[1], losses=["ce"], steps=[2])
+    assert set(more["points"]) == set(report["points"]) | {"nq/ce/seed1/2"}
+    assert len(more["commands"]) == 2 and more["commands"][1].endswith("--training-data nq --losses ce --steps 2 --seeds 1")
+
+
+def test_notebook_02_trains_the_side_experiments_inline_when_asked(smoke_run, tmp_path):
+    """With `side_experiments = True` notebook 02 trains the profile's plan (3 seeds each) into this run's
+    results/benchmarks/<profile>/stage1_budget.json and draws from that file, not the reference run's copy."""
+    import shutil
+
+    from dearlib.core.config import load_config
+    from dearlib.stage1 import budget_curve, side_experiments
+
+    shutil.copytree(smoke_run / "artifacts" / "smoke" / "candidates", tmp_path / "artifacts" / "smoke" / "candidates")
+    nb = ROOT / "notebooks" / "02_stage1_distillation.ipynb"
+    papermill.execute_notebook(str(nb), str(tmp_path / nb.name), cwd=str(ROOT / "notebooks"), kernel_name="python3",
+                               progress_bar=False, parameters={"profile": "smoke", "results_dir": str(tmp_path / "results"),
+                                                               "artifacts_dir": str(tmp_path / "artifacts"), "side_experiments": True})
+    measured = tmp_path / "results" / "benchmarks" / "smoke" / "stage1_budget.json"
+    report = budget_curve.load(measured)
+    cfg = load_config("smoke")
+    expected = {budget_curve.point_name(td, loss, seed, steps) for p in side_experiments.plan(cfg["stage1"])
+                for td in p["training_data"] for loss in p["losses"] for steps in p["steps"] for seed in side_experiments.SEEDS}
+    assert set(report["points"]) == expected and len(expected) == 3 * (1 + len(cfg["stage1"]["ablation"]["losses"]) + 1)
+    text = "".join(o.get("text", "") for c in nbformat.read(tmp_path / nb.name, as_version=4).cells
+                   if c.cell_type == "code" for o in c.outputs)
+    assert f"read {measured}: profile smoke, {len(expected)} students" in text
+    assert "DeAR-P (ce+ranknet+kl, 6 steps), mean of 3 seeds: above BM25 on" in text
+    assert "in-domain minus NQ-trained" in text
+
+
+def test_the_reference_run_commands_are_the_side_experiments_plan():
+    """budget_curve.COMMANDS (named when a file must be regenerated) are the mini profile's plan as command lines."""
+    from dearlib.core.config import load_config
+    from dearlib.stage1 import budget_curve, side_experiments
+
+    assert list(budget_curve.COMMANDS) == side_experiments.commands(load_config("mini"))
 
 
 def test_notebook_03_exports_validated_cot_data(smoke_run):
@@ -236,7 +304,7 @@ def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):
     assert len(systems) >= 6
     assert sorted((r["dataset"], r["system"]) for r in summary["ndcg"]) == sorted(
         (d, s) for d in RANKING_SETS for s in systems)
-    pairs = [("teacher", "bm25"), ("dear-p", "bm25"), ("dear-p-indomain", "bm25"), ("dear-l", "bm25"),
+    pairs = [("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"),
              ("dear-l", "dear-p"), ("dear-l", "listwise-zeroshot")]
     assert sorted((r["dataset"], r["system"], r["baseline"]) for r in summary["significance"]) == sorted(
         (d, a, b) for d in RANKING_SETS for a, b in pairs)

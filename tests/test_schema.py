@@ -153,7 +153,7 @@ def test_an_exponent_pyyaml_reads_as_a_string_gets_a_hint(monkeypatch, tmp_path)
 @pytest.mark.parametrize("old, new, first, second, key", [
     ("  lr: 1.0e-3                 # learning rate\n  loss:", "  lr: 1.0e-3\n  lr: 5.0e-3\n  loss:", 35, 36, "lr"),
     ("seed: 0 ", "seed: 0\nseed: 1 ", 4, 5, "seed"),
-    ("    window: 6 ", "    window: 6\n    window: 8 ", 74, 75, "window"),
+    ("    window: 6 ", "    window: 6\n    window: 8 ", 72, 73, "window"),
     ("bm25: {k1: 0.9, b: 0.4}", "bm25: {k1: 0.9, b: 0.4, k1: 1.2}", 12, 12, "k1"),  # in a flow mapping
 ])
 def test_a_key_given_twice_is_refused_naming_it_and_both_lines(monkeypatch, tmp_path, old, new, first, second, key):

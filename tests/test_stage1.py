@@ -359,3 +359,19 @@ def test_tevatron_rows_become_groups_and_offline_is_one_message(monkeypatch):
     monkeypatch.setenv("DEAR_OFFLINE", "1")
     with pytest.raises(OfflineError, match="Tevatron/msmarco-passage.*cannot be reached"):
         stage1.msmarco_groups("Tevatron/msmarco-passage", 2)
+
+
+def test_easiness_of_groups_by_hand():
+    """Two groups worked by hand: [2, 0, 0, 0] (positive first by 2 logits, share e^2 / (e^2 + 3)) and [0, 1, 0, 0]
+    (a negative above it by 1, share 1 / (1 + e + 2)); at T = 2 the first group's share is e / (e + 3)."""
+    import math
+
+    from dearlib.stage1.training import Group, easiness
+
+    groups = [Group("a", "q", ["p", "n", "n", "n"], [2.0, 0.0, 0.0, 0.0]), Group("b", "q", ["p", "n", "n", "n"], [0.0, 1.0, 0.0, 0.0])]
+    e = easiness(groups)
+    assert e["groups"] == 2 and e["positive first"] == 0.5 and e["mean margin"] == pytest.approx((2 - 1) / 2)
+    assert e["positive's share at T=1"] == pytest.approx((math.e ** 2 / (math.e ** 2 + 3) + 1 / (3 + math.e)) / 2)
+    assert easiness(groups[:1], temperature=2.0)["positive's share at T=2"] == pytest.approx(math.e / (math.e + 3))
+    with pytest.raises(ValueError, match="attach_teacher first"):
+        easiness([Group("c", "q", ["p", "n"])])

@@ -105,12 +105,8 @@ SCHEMA = {
         "eval_depth": Key("int", "BM25 candidates reranked per query", bounds="[1, )"),
         "score_batch_size": Key("int", "pairs per scoring batch", bounds="[1, )"),
         "ablation": Key({
-            "losses": Key("list[str]", "loss variants, results as dear-p-<loss>"),
-            "max_steps": Key("int", "training steps per variant (null: as the main run)", bounds="[1, )", null=True),
-            "batch_size": Key("int", "groups per step (default: the main run's)", bounds="[1, )", required=False),
-            "lr": Key("number", "learning rate (default: the main run's)", bounds="(0, 1)", required=False),
-            "datasets": Key("list[str]", "evaluation sets of the ablation"),
-            "depth": Key("int", "BM25 candidates reranked per query (0 would keep every candidate)", bounds="[1, )"),
+            "losses": Key("list[str]", "one student per loss and seed (dearlib.stage1.losses.LOSSES)"),
+            "max_steps": Key("int", "training steps per student (null: the default budget, stage1.max_steps)", bounds="[1, )", null=True),
         }, "the loss ablation"),
     }, "notebook 02: distil the teacher into the student"),
     "stage2_data": Key({

@@ -34,7 +34,7 @@ from .systems import producer
 EVAL_SETS = ("dl19", "dl20", "noveleval")  # the ranking evaluation sets of notebook 05
 BEIR = BEIR_SETS  # the paper's eight BEIR sets, name -> the paper's column (paper profile only)
 COMPARISONS = (("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"), ("dear-l", "dear-p"),
-               ("dear-p-indomain", "bm25"), ("dear-l", "listwise-zeroshot"))
+               ("dear-l", "listwise-zeroshot"))
 def expected_config(profile: str, seed: int) -> dict:
     """The configuration a notebook run with these parameters records (the notebooks set `seed` before hashing)."""
     cfg = load_config(profile)

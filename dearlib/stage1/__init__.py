@@ -8,7 +8,10 @@
 - `crossfit`: the in-domain control's groups: each TREC DL year's judged candidates, evaluated on the other year;
 - `rerank`: a pointwise scorer (student or teacher) applied to candidate lists, and evaluated in one call;
 - `top1`: the queries where a reranker's top passage differs from BM25's, with grades (the nDCG@1 drop);
-- `budget_curve`: the student against its training budget and seeds (scripts/stage1_budget.py's JSON), drawn.
+- `side_experiments`: students trained as notebook 02's, one setting changed at a time (budget, loss, training
+  data), over seeds, measured into one JSON (scripts/stage1_budget.py, or notebook 02's `side_experiments`);
+- `budget_curve`: that JSON read back: means and spread over seeds, paired intervals against BM25, the loss
+  ablation's table and the budget figure.
 
 The listwise stage is `stage2`; the tables built from Stage 1's result files are `evaluation`.
 """

@@ -1,13 +1,13 @@
-"""The Stage-1 budget curve: the student's nDCG@10 against its training budget, over seeds, from
-scripts/stage1_budget.py's JSON.
+"""Stage 1's side experiments read back: the student's nDCG@10 against its training budget, the in-domain control
+and the loss ablation, over seeds, from the JSON of `dearlib.stage1.side_experiments` (scripts/stage1_budget.py).
 
 `find` locates the measurement (this run's results folder first, then the copy kept with the reference run),
-`load` reads and checks it (a file of the single-seed format before `FORMAT` is read as NQ points of seed 0),
-`table` gives the mean, sd and min-max over seeds per (training data, steps, set), `summary` the same as
-"mean ± sd" text, and `draw` one panel per set: NQ held-out (the NQ student's training domain), DL19, DL20,
-NovelEval, each seed a dot and the mean a line with the min-max band, per training data (`TRAINING_DATA`), BM25
-and the teacher as horizontal lines. `resume_key` is what the JSON is kept under: only what changes a Stage-1
-student or its evaluation. It trains and measures nothing: scripts/stage1_budget.py does.
+`load` reads and checks it, `table` gives the mean, sd and min-max over seeds per (training data, loss, steps, set),
+`summary` the same as "mean ± sd" text, `paired` a student's (mean over seeds, query by query) difference from BM25
+or from another student with its 95% bootstrap interval over queries, `ablation` the losses side by side, and
+`draw` one panel per set: each seed a dot and the mean a line with the min-max band, per training data, BM25 and
+the teacher as horizontal lines. `resume_key` is what the JSON is kept under: only what changes a Stage-1 student
+or its evaluation. It trains and measures nothing.
 """
 from __future__ import annotations
 
@@ -25,7 +25,11 @@ PANELS = {"nq": "NQ held-out (training domain)", "dl19": "DL19", "dl20": "DL20",
 TRAINING_DATA = ("nq", "trec-crossfit")  # stage1.training_data's choices
 LABELS = {"nq": "NQ-trained", "trec-crossfit": "in-domain (other DL year)"}
 REFERENCE_COPY = Path("docs/reference-run/results/benchmarks/stage1_budget.json")  # relative to the repository root
-COMMAND = ".venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq trec-crossfit --seeds 0 1 2 --steps 150 --no-nq-heldout"  # the reference run's
+# what the reference run's file holds, from the repository root: the NQ student at the default budget, the loss
+# ablation at a quarter of it (every loss past the ln 4 plateau there), the in-domain control
+COMMANDS = (".venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq --losses ce+ranknet+kl --steps 600 --seeds 0 1 2",
+            ".venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq --losses ce ce+kl ce+ranknet+kl ranknet listnet --steps 150 --seeds 0 1 2",
+            ".venv/bin/python scripts/stage1_budget.py --profile mini --training-data trec-crossfit --losses ce+ranknet+kl --steps 600 --seeds 0 1 2")
 # stage1 keys a point does not depend on: it names its own training data and steps; the rest train and evaluate the same
 NOT_IN_KEY = ("training_data", "loss", "max_steps", "ablation", "score_batch_size", "logging_steps", "save_steps")
 RESUME_KEY_COVERS = "the stage1 section (less " + ", ".join(NOT_IN_KEY) + "), the retrieval section and the profile's seed"
@@ -51,18 +55,16 @@ def find(results_dir: str | Path, profile: str, repo_root: str | Path) -> Path |
 
 
 def load(path: str | Path) -> dict:
-    """The budget JSON, checked for what the figure reads; a missing key is named with the file."""
+    """The side experiments' JSON, checked for what is read from it; a missing key is named with the file."""
     path = Path(path)
     report = readers.read_json(path)
-    if "format" not in report and isinstance(report.get("budgets"), dict):
-        report = _from_format_1(report, path)
     if report.get("format") != FORMAT:
-        raise ValueError(f"{path}: format {report.get('format')!r}, not {FORMAT}: regenerate it with {COMMAND}")
-    for key in ("profile", "bm25", "teacher", "points"):
+        raise ValueError(f"{path}: format {report.get('format')!r}, not {FORMAT}: regenerate it with " + "; ".join(COMMANDS))
+    for key in ("profile", "bm25", "teacher", "points", "per_query"):
         if key not in report:
             raise ValueError(f"{path}: no {key!r}: not a stage1_budget.json")
     for name, p in report["points"].items():
-        for key in ("training_data", "seed", "steps", "pairs_seen", "ndcg"):
+        for key in ("training_data", "loss", "seed", "steps", "pairs_seen", "ndcg", "per_query"):
             if key not in p:
                 raise ValueError(f"{path}: point {name} has no {key!r}")
         if p["training_data"] not in TRAINING_DATA:
@@ -70,34 +72,26 @@ def load(path: str | Path) -> dict:
     return report
 
 
-def _from_format_1(report: dict, path: Path) -> dict:
-    """The single-seed file of before: one NQ student per budget, trained with the profile's seed (0 in every
-    profile then), read as points of this format; ``"upgraded_from": 1`` says so."""
-    try:
-        points = {point_name("nq", 0, b["steps"]): {**b, "training_data": "nq", "seed": 0} for b in report["budgets"].values()}
-    except (KeyError, TypeError) as e:
-        raise ValueError(f"{path}: a budget of the single-seed format without {e}: regenerate it with {COMMAND}") from None
-    rest = {k: v for k, v in report.items() if k != "budgets"}
-    return {**rest, "format": FORMAT, "points": points, "upgraded_from": 1}
+KEY = ["training data", "loss", "steps"]  # one student's settings; a point adds its seed
 
 
 def table(report: dict, measure: str = "nDCG@10") -> pd.DataFrame:
-    """One row per (training data, steps, set): `measure` x 100 over the seeds (mean, sd, min, max, n seeds) and
-    the pairs one student sees. The sd is the sample sd (ddof 1; NaN with one seed)."""
-    rows = [{"training data": p["training_data"], "steps": p["steps"], "set": s, "seed": p["seed"],
+    """One row per (training data, loss, steps, set): `measure` x 100 over the seeds (mean, sd, min, max, n seeds)
+    and the pairs one student sees. The sd is the sample sd (ddof 1; NaN with one seed)."""
+    rows = [{"training data": p["training_data"], "loss": p["loss"], "steps": p["steps"], "set": s, "seed": p["seed"],
              "pairs seen": p["pairs_seen"], "value": m[measure]}
             for p in report["points"].values() for s, m in p["ndcg"].items() if measure in m]
     if not rows:
         raise ValueError("the budget report holds no point")
     df = pd.DataFrame(rows)
-    out = df.groupby(["training data", "steps", "set"]).agg(
+    out = df.groupby([*KEY, "set"]).agg(
         mean=("value", "mean"), sd=("value", "std"), min=("value", "min"), max=("value", "max"),
         seeds=("seed", "nunique"), pairs_seen=("pairs seen", "max"))
     return out.rename(columns={"pairs_seen": "pairs seen"})
 
 
 def summary(report: dict, measure: str = "nDCG@10") -> pd.DataFrame:
-    """`table` as text, one row per (training data, steps), one column per set: "mean ± sd (n)"."""
+    """`table` as text, one row per (training data, loss, steps), one column per set: "mean ± sd (n)"."""
     t = table(report, measure)
     cell = t.apply(lambda r: f"{r['mean']:.2f} ± {r['sd']:.2f} (n={int(r['seeds'])})" if r["seeds"] > 1
                    else f"{r['mean']:.2f} (n=1)", axis=1)
@@ -105,19 +99,69 @@ def summary(report: dict, measure: str = "nDCG@10") -> pd.DataFrame:
     return wide[[s for s in PANELS if s in wide.columns]]
 
 
-def draw(report: dict, title: str | None = None, current: dict[str, tuple[int, dict[str, float]]] | None = None):
-    """One panel per set present: per training data, each seed's nDCG@10 as a dot, the mean over seeds as a line
-    with the min-max band; BM25 and the teacher as horizontal lines.
+def _seed_mean(report: dict, key: tuple, dataset: str) -> tuple[dict[str, float], int]:
+    """Per query, the mean over seeds of the students of `key` (training data, loss, steps); and the seeds."""
+    points = [p for p in report["points"].values() if (p["training_data"], p["loss"], p["steps"]) == tuple(key)
+              and dataset in p["per_query"]]
+    if not points:
+        raise ValueError(f"no point {'/'.join(map(str, key))} evaluated on {dataset}: measure it with scripts/stage1_budget.py")
+    qids = set(points[0]["per_query"][dataset])
+    for p in points[1:]:
+        if set(p["per_query"][dataset]) != qids:
+            raise ValueError(f"{'/'.join(map(str, key))} on {dataset}: seed {p['seed']} was evaluated on other queries")
+    return {q: sum(p["per_query"][dataset][q] for p in points) / len(points) for q in sorted(qids)}, len(points)
+
+
+def paired(report: dict, key: tuple, against: tuple | str = "bm25", sets=("dl19", "dl20", "noveleval")) -> pd.DataFrame:
+    """Per set, the students of `key` (training data, loss, steps) against BM25 (or the teacher, or another key):
+    each query's nDCG@10 averaged over the seeds, minus the other's, and the 95% bootstrap interval of the mean
+    difference over queries (`dearlib.evaluation.figures.bootstrap_ci`: queries resampled, so the interval is
+    paired); wins/ties/losses count queries. Values x 100."""
+    from ..evaluation.figures import bootstrap_ci
+    from ..evaluation.tables import paired as paired_test
+
+    rows = []
+    for s in sets:
+        mine, n = _seed_mean(report, key, s)
+        other = report["per_query"][against][s] if isinstance(against, str) else _seed_mean(report, against, s)[0]
+        if set(other) != set(mine):
+            raise ValueError(f"{s}: {'/'.join(map(str, key))} and {against} were evaluated on different queries")
+        p = paired_test(mine, other)
+        lo, hi = bootstrap_ci([mine[q] - other[q] for q in mine])
+        rows.append({"set": s, "seeds": n, "queries": p["n"], "nDCG@10": 100 * p["mean_a"], "against": 100 * p["mean_b"],
+                     "difference": 100 * p["mean_diff"], "low": 100 * lo, "high": 100 * hi,
+                     "wins/ties/losses": f"{p['wins']}/{p['ties']}/{p['losses']}", "excludes 0": lo > 0 or hi < 0})
+    return pd.DataFrame(rows).set_index("set")
+
+
+def ablation(report: dict, training_data: str = "nq") -> pd.DataFrame:
+    """The loss ablation: one row per (loss, set) at the budget with the most losses measured, with BM25 beside it;
+    columns loss, set, steps, mean, sd, seeds, bm25 (nDCG@10 x 100)."""
+    t = table(report).reset_index()
+    t = t[t["training data"] == training_data]
+    if t.empty:
+        raise ValueError(f"no {training_data} point in the budget report")
+    steps = t.groupby("steps")["loss"].nunique().idxmax()
+    t = t[t["steps"] == steps]
+    t = t.assign(bm25=[report["bm25"][s]["nDCG@10"] for s in t["set"]])
+    return t[["loss", "set", "steps", "mean", "sd", "seeds", "bm25"]].reset_index(drop=True)
+
+
+def draw(report: dict, loss: str, title: str | None = None, current: dict[str, tuple[int, dict[str, float]]] | None = None):
+    """One panel per set present, the students trained with `loss` (the profile's: the ablation's other losses are
+    `ablation`'s): per training data, each seed's nDCG@10 as a dot, the mean over seeds as a line with the min-max
+    band; BM25 and the teacher as horizontal lines.
 
     `current`, {training data: (steps, {set: nDCG@10 x 100})}, marks students trained elsewhere with the same
     settings, e.g. the ones notebook 02 just trained, as stars: "you are here" on the curve.
     """
     t = table(report).reset_index()
+    t = t[t["loss"] == loss]
     sets = [s for s in PANELS if s in report["bm25"] and s in set(t["set"])]
     if not sets:
-        raise ValueError("the budget report holds no set to draw (none of " + ", ".join(PANELS) + ")")
+        raise ValueError(f"the budget report holds no student trained with {loss} on a set to draw (none of " + ", ".join(PANELS) + ")")
     seeds = pd.DataFrame([{"training data": p["training_data"], "steps": p["steps"], "set": s, "value": m["nDCG@10"]}
-                          for p in report["points"].values() for s, m in p["ndcg"].items()])
+                          for p in report["points"].values() if p["loss"] == loss for s, m in p["ndcg"].items()])
     fig, axes = plt.subplots(1, len(sets), figsize=(3.2 * len(sets), 3.4), squeeze=False)
     for ax, s in zip(axes[0], sets):
         for i, td in enumerate(TRAINING_DATA):
@@ -143,7 +187,7 @@ def draw(report: dict, title: str | None = None, current: dict[str, tuple[int, d
     axes[0][0].set_ylabel("nDCG@10 x 100")
     handles = {l: h for ax in axes[0] for h, l in zip(*ax.get_legend_handles_labels())}
     fig.legend(handles.values(), handles.keys(), fontsize=7, loc="lower center", ncol=min(len(handles), 4))
-    fig.suptitle(title or f"Stage-1 student against its training budget ({report['profile']} profile): "
+    fig.suptitle(title or f"Stage-1 student ({loss}) against its training budget ({report['profile']} profile):\n"
                  "dots are seeds, the band their min-max", fontsize=9)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig

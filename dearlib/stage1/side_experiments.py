@@ -32,6 +32,22 @@ from .rerank import Scorer, evaluate_reranker
 from .teacher import ScoreCache, from_config as teacher_from_config
 
 SETS = ("dl19", "dl20", "noveleval")
+SEEDS = (0, 1, 2)  # three students per setting: enough for a spread, affordable on 2 cores
+
+
+def plan(s1: dict) -> list[dict]:
+    """The side experiments of a profile's `stage1` section, as `run`'s keyword arguments: the student at the default
+    budget (`max_steps`), the loss ablation (`ablation.losses` at `ablation.max_steps`, null: the default budget) and
+    the in-domain control at the default budget; each over `SEEDS`."""
+    ab = s1["ablation"]
+    return [dict(training_data=["nq"], losses=[s1["loss"]], steps=[s1["max_steps"]]),
+            dict(training_data=["nq"], losses=list(ab["losses"]), steps=[ab.get("max_steps") or s1["max_steps"]]),
+            dict(training_data=["trec-crossfit"], losses=[s1["loss"]], steps=[s1["max_steps"]])]
+
+
+def commands(cfg: dict) -> list[str]:
+    """`plan` as command lines, from the repository root."""
+    return [command(cfg["profile"], seeds=SEEDS, **p) for p in plan(cfg["stage1"])]
 
 
 def _measure(reranker, evalsets: dict, depth: int) -> tuple[dict, dict]:
@@ -52,11 +68,11 @@ def _nq_heldout(reranker, nq: list, heldout: list, depth: int) -> dict[str, floa
     return ev.as_percent(("nDCG@10", "Top-1", "Top-5"))
 
 
-def command(profile: str, training_data, losses, seeds, steps, nq_heldout: bool) -> str:
-    """The script's command line that measures these points (recorded in the JSON)."""
-    return (f"scripts/stage1_budget.py --profile {profile} --training-data {' '.join(training_data)} "
-            f"--losses {' '.join(losses)} --seeds {' '.join(map(str, seeds))} --steps {' '.join(map(str, steps))}"
-            + ("" if nq_heldout else " --no-nq-heldout"))
+def command(profile: str, training_data, losses, steps, seeds, nq_heldout: bool = False) -> str:
+    """The script's command line that measures these points, from the repository root (recorded in the JSON)."""
+    return (f".venv/bin/python scripts/stage1_budget.py --profile {profile} --training-data {' '.join(training_data)} "
+            f"--losses {' '.join(losses)} --steps {' '.join(map(str, steps))} --seeds {' '.join(map(str, seeds))}"
+            + (" --nq-heldout" if nq_heldout else ""))
 
 
 def run(cfg: dict, work: str | Path, out_path: str | Path, *, training_data=("nq",), losses=None, seeds=(0, 1, 2),
@@ -84,7 +100,7 @@ def run(cfg: dict, work: str | Path, out_path: str | Path, *, training_data=("nq
         print(f"{out_path}: written by another format or another Stage-1/retrieval configuration; starting afresh")
         report = {}
     commands = report.get("commands", [])
-    this = command(profile, training_data, losses, seeds, steps, nq_heldout)
+    this = command(profile, training_data, losses, steps, seeds, nq_heldout)
     report.update(profile=profile, format=budget_curve.FORMAT, resume_key=key, resume_key_covers=budget_curve.RESUME_KEY_COVERS,
                   depth=s1["eval_depth"], nq_depth=cfg["retrieval"]["nq_depth"],
                   commands=commands + ([this] if this not in commands else []))

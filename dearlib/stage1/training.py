@@ -170,6 +170,24 @@ def attach_teacher(groups: list[Group], teacher, progress: bool = True) -> list[
     return groups
 
 
+def easiness(groups: list[Group], temperature: float = 1.0) -> dict[str, float]:
+    """How easy the groups are for the teacher: the share of groups whose positive it scores above every negative,
+    the mean margin (positive minus the best negative, in the teacher's logits) and the mean share of the
+    positive in softmax(teacher / `temperature`), the soft target the KL term trains towards. Groups with a share
+    near 1 teach the student little beyond "the positive first"."""
+    if not groups or any(g.teacher is None or len(g.teacher) < 2 for g in groups):
+        raise ValueError("easiness needs groups of two or more passages with teacher scores (attach_teacher first)")
+    first = margin = share = 0.0
+    for g in groups:
+        t = [v / temperature for v in g.teacher]
+        top = max(t)
+        first += g.teacher[0] > max(g.teacher[1:])
+        margin += g.teacher[0] - max(g.teacher[1:])
+        share += math.exp(t[0] - top) / math.fsum(math.exp(v - top) for v in t)
+    n = len(groups)
+    return {"groups": n, "positive first": first / n, "mean margin": margin / n, f"positive's share at T={temperature:g}": share / n}
+
+
 def save_groups(groups: list[Group], path: str | Path) -> Path:
     return atomic.write_text(path, "".join(json.dumps(asdict(g), ensure_ascii=False) + "\n" for g in groups))
 
