@@ -56,7 +56,7 @@ CI_NOTE = (f"error bars: {CI_LEVEL:.0%} percentile bootstrap interval of the mea
 
 @dataclass
 class Panel:
-    name: str  # file stem: figures/<profile>/<name>.png and .pdf
+    name: str  # file stem: <figures_dir>/<profile>/<name>.png and .pdf (a run: outputs/figures/<profile>/)
     fig: Figure | None = None
     messages: list[str] = field(default_factory=list)
 
