@@ -172,6 +172,7 @@ def test_the_cleaning_drops_what_the_reference_run_readme_says_it_drops(tmp_path
     (tmp_path / "timings.json").write_text(json.dumps({"reference": "mini", "runs": {"mini": timing("mini", {})}}))
     readme = ref.index_page(tmp_path)
     assert all(what in readme for what in ref.DROPPED)
+    assert "[`figures/mini/`](../../figures/mini/)" in readme  # where the figures went, linked from docs/reference-run/
 
 
 def test_links_of_the_markdown_cells_resolve_from_the_published_folder(tmp_path):

@@ -467,6 +467,9 @@ def index_page(reference: str | Path = REFERENCE) -> str:
         "- `results/benchmarks/stage1_budget.json`: the Stage-1 budget curve (`scripts/stage1_budget.py`), when measured;",
         "- `timings.json`: each notebook's wall time per profile, with the commit and the machine.",
         "",
+        f"The run's figures (drawn into `{RUN_FIGURES}/{profile}/`) are published in "
+        f"[`{PUBLISHED_FIGURES}/{profile}/`](../../{PUBLISHED_FIGURES}/{profile}/).",
+        "",
     ])
 
 
