@@ -7,14 +7,17 @@
 2. writes docs/reference-run/: the executed notebooks cleaned for a stranger (`dearlib.publish.reference_run.clean_notebook`),
    the result files (results/<profile>/<dataset>/<system>.json, notebook 05's tables when small, and
    results/benchmarks/stage1_budget.json when scripts/stage1_budget.py measured one), timings.json (every profile
-   run) and a README.md index; the folder is replaced as a whole, never left half-written;
+   run) and a README.md index; and figures/<profile>/: the run's figures, which run_all.sh leaves in
+   outputs/figures/<profile>/ (ignored by git, so a run never changes the committed ones); each folder is replaced
+   as a whole, never left half-written;
 3. writes the measured times into the ``**Time:**`` line of each notebook (the source in notebooks/ and the
    executed copy) and RESULTS.md from the files in docs/reference-run/ (`dearlib.publish.reference_run.results_page`).
 
-It stops, before writing anything, when a notebook lacks its ``**Time:**`` line, when a result file is older than
-the run (an earlier run's file left in results/), or when the executed notebooks and figures/<profile>/ exceed
-10 MB together. --out ROOT writes docs/reference-run/, RESULTS.md and the updated notebooks under ROOT instead of
-the checkout (to try the script, e.g. ``--profile smoke --out /tmp/try``).
+It stops, before writing anything, when a notebook lacks its ``**Time:**`` line, when a result file or a figure is
+older than the run (an earlier run's file left in results/ or outputs/figures/), when the run drew no figure, or
+when the executed notebooks and the figures exceed 10 MB together. --out ROOT writes docs/reference-run/,
+figures/<profile>/, RESULTS.md and the updated notebooks under ROOT instead of the checkout (to try the script,
+e.g. ``--profile smoke --out /tmp/try``).
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from dearlib.core import atomic, readers  # noqa: E402
 from dearlib.publish import reference_run as ref  # noqa: E402
 from dearlib.evaluation.results import DATASETS, read_result  # noqa: E402
 
-SIZE_LIMIT = 10 * 2**20  # executed notebooks + figures/<profile>/: what the repository carries for the run
+SIZE_LIMIT = 10 * 2**20  # executed notebooks + the figures: what the repository carries for the run
 TABLES_LIMIT = 2**20  # notebook 05's tables are copied when they are this small
 SLACK_S = 5  # a result file finished this long before the run's recorded start still belongs to it (clock rounding)
 
@@ -73,10 +76,31 @@ def check_time_lines(paths: list[Path]) -> None:
         raise SystemExit("cannot fill in the Time lines:\n  " + "\n  ".join(problems))
 
 
+def run_window(run: dict) -> tuple[dt.datetime, dt.datetime]:
+    """When the run started (less `SLACK_S`) and ended, from its timings."""
+    end = dt.datetime.fromisoformat(run["date"])
+    return end - dt.timedelta(seconds=run["total_seconds"] + SLACK_S), end
+
+
+def figure_files(profile: str, run: dict) -> list[Path]:
+    """The run's figures (outputs/figures/<profile>/); none, or one older than the run (an earlier run's, say a panel
+    no longer drawn), stops us."""
+    folder = ROOT / ref.RUN_FIGURES / profile
+    paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    if not paths:
+        raise SystemExit(f"no figures under {folder}: notebooks 05 and 07 draw them when run_all.sh runs them")
+    start, _ = run_window(run)
+    stale = [f"{p.relative_to(ROOT)} (written {dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc):%Y-%m-%d %H:%M:%S})"
+             for p in paths if dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc) < start]
+    if stale:
+        raise SystemExit(f"figures older than the run of {start:%Y-%m-%d %H:%M:%S} (left by an earlier run: delete "
+                         "them, or rerun):\n  " + "\n  ".join(stale))
+    return paths
+
+
 def result_files(profile: str, run: dict) -> list[Path]:
     """Every result file of the run; one written before the run started is an earlier run's, and stops us."""
-    end = dt.datetime.fromisoformat(run["date"])
-    start = end - dt.timedelta(seconds=run["total_seconds"] + SLACK_S)
+    start, end = run_window(run)
     paths = [p for d in DATASETS for p in sorted((ROOT / "results" / profile / d).glob("*.json"))]
     if not paths:
         raise SystemExit(f"no result files under {ROOT / 'results' / profile}")
@@ -89,8 +113,8 @@ def result_files(profile: str, run: dict) -> list[Path]:
     return paths
 
 
-def build(folder: Path, profile: str, runs: dict) -> None:
-    """Fill `folder` (empty) with what docs/reference-run/ holds."""
+def build(folder: Path, figures_folder: Path, profile: str, runs: dict) -> None:
+    """Fill `folder` (empty) with what docs/reference-run/ holds and `figures_folder` (empty) with the run's figures."""
     run = runs[profile]
     sources = {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     if sources != set(run["notebooks"]):
@@ -102,13 +126,16 @@ def build(folder: Path, profile: str, runs: dict) -> None:
         nb = ref.clean_notebook(nbformat.read(executed, as_version=4), ROOT)
         ref.set_time_line(nb, time_line(name, profile, runs), str(executed.relative_to(ROOT)))
         size += atomic.write_text(folder / name, nbformat.writes(nb) + "\n").stat().st_size
-    figures = [p for p in (ROOT / "figures" / profile).rglob("*") if p.is_file()]
+    figures = figure_files(profile, run)
     size += sum(p.stat().st_size for p in figures)
     if size > SIZE_LIMIT:
         big = sorted([*folder.glob("*.ipynb"), *figures], key=lambda p: p.stat().st_size, reverse=True)[:5]
-        raise SystemExit(f"the executed notebooks and figures/{profile}/ take {size / 2**20:.1f} MB, over the "
+        raise SystemExit(f"the executed notebooks and the figures of {ref.RUN_FIGURES / profile} take {size / 2**20:.1f} MB, over the "
                          f"{SIZE_LIMIT / 2**20:.0f} MB limit; the largest: "
                          + ", ".join(f"{p.name} {p.stat().st_size / 2**20:.1f} MB" for p in big))
+    source = ROOT / ref.RUN_FIGURES / profile
+    for p in figures:  # the published figures: the run's, byte for byte (the CSV and Markdown tables too)
+        atomic.write_bytes(figures_folder / p.relative_to(source), p.read_bytes())
     for path in result_files(profile, run):
         rel = path.relative_to(ROOT)
         atomic.write_json(folder / rel, ref.relativise_result(read_result(path), ROOT))
@@ -128,6 +155,14 @@ def build(folder: Path, profile: str, runs: dict) -> None:
 def time_line(name: str, profile: str, runs: dict) -> str:
     seconds = {p: r["notebooks"][name] for p, r in runs.items() if name in r["notebooks"]}
     return ref.time_line(seconds, profile, runs[profile]["machine"].get("cpu_cores"))
+
+
+def staging_folder(target: Path) -> Path:
+    """An empty folder beside `target`, hidden, to be swapped in for it by `replace_folder`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o777 & ~atomic.umask())  # mkdtemp's folder is private; give it the usual permissions
+    return staging
 
 
 def replace_folder(new: Path, target: Path) -> None:
@@ -156,22 +191,24 @@ def main() -> None:
             run_notebooks(p)
     runs = read_runs(a.profile)
     target = a.out.resolve() / ref.REFERENCE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    staging.chmod(0o777 & ~atomic.umask())  # mkdtemp's folder is private; give it the usual permissions
+    figures_target = a.out.resolve() / ref.PUBLISHED_FIGURES / a.profile
+    staging = [staging_folder(t) for t in (target, figures_target)]
     try:
-        build(staging, a.profile, runs)
-        page = ref.results_page(staging)
+        build(*staging, a.profile, runs)
+        page = ref.results_page(staging[0])
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        for folder in staging:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
-    replace_folder(staging, target)
+    replace_folder(staging[0], target)
+    replace_folder(staging[1], figures_target)
     atomic.write_text(a.out / "RESULTS.md", page)
     for src in sources:
         nb = nbformat.read(src, as_version=4)
         ref.set_time_line(nb, time_line(src.name, a.profile, runs), str(src.relative_to(ROOT)))
         atomic.write_text(a.out / "notebooks" / src.name, nbformat.writes(nb) + "\n")
-    print(f"wrote {target}, {a.out / 'RESULTS.md'} and the Time lines of {len(sources)} notebooks in {a.out / 'notebooks'}")
+    print(f"wrote {target}, {figures_target}, {a.out / 'RESULTS.md'} and the Time lines of {len(sources)} notebooks "
+          f"in {a.out / 'notebooks'}")
 
 
 if __name__ == "__main__":

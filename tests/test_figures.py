@@ -117,7 +117,8 @@ def test_a_panel_without_any_input_is_skipped_and_names_the_files(tmp_path):
     assert "dl19/bm25.json is missing: notebook 01 (01_candidate_retrieval.ipynb)" in text
     assert "noveleval/dear-l.json is missing: notebook 04" in text and "skipped" in text
     assert not figures.panel_efficiency(coll, report.reported()).drawn
-    assert not figures.panel_loss_ablation(coll, ["ce"], ["noveleval"]).drawn
+    empty = figures.panel_loss_ablation(pd.DataFrame(columns=figures.ABLATION_COLUMNS))
+    assert not empty.drawn and empty.messages == ["panel 'd_loss_ablation' skipped: the loss-ablation table has no row"]
 
 
 def test_panels_draw_what_exists_and_flag_a_stale_config(res, tmp_path):
@@ -137,17 +138,105 @@ def test_panels_draw_what_exists_and_flag_a_stale_config(res, tmp_path):
     assert "RankZephyr" in ticks and "DeAR-P †\ndepth 30" in ticks
 
 
-def test_no_two_labels_of_the_efficiency_panel_overlap():
-    """On the committed reference run, whose teacher (0.63 s) sat at the height of its nDCG@10 (61.1)."""
+def reference_collection():
     from conftest import ROOT
 
-    coll = tables.Collection.load(ROOT / "docs" / "reference-run" / "results", "mini", 0)
-    fig = figures.panel_efficiency(coll, report.reported()).fig
-    fig.canvas.draw()
-    boxes = [(t.get_text(), t.get_window_extent()) for ax in fig.axes for t in ax.texts if t.get_text().strip()]
-    assert len(boxes) == 2 * (5 + len(systems.SYSTEMS)) + 2  # time and nDCG@10 of 5 published and each of our systems, two headings
-    overlapping = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
-    assert overlapping == []
+    return tables.Collection.load(ROOT / "docs" / "reference-run" / "results", "mini", 0)
+
+
+def test_no_two_labels_of_the_efficiency_panel_overlap():
+    """On the committed reference run, whose teacher (0.63 s) sat at the height of its nDCG@10 (61.1), and whose
+    tick labels "DeAR-P" and "DeAR-P in-domain (control)" once ran into each other."""
+    fig = figures.panel_efficiency(reference_collection(), report.reported()).fig
+    fig.draw_without_rendering()
+    texts = [t for ax in fig.axes for t in ax.texts if t.get_text().strip()]
+    assert len(texts) == 2 * (5 + len(systems.SYSTEMS)) + 2  # time and nDCG@10 of 5 published and each of our systems, two headings
+    assert figures.overlapping(texts) == []
+    ticks = fig.axes[0].get_xticklabels()
+    assert len(ticks) == 5 + len(systems.SYSTEMS) and figures.overlapping(ticks) == []
+    assert all(t.get_window_extent().overlaps(fig.bbox) for t in ticks)  # none pushed off the figure
+
+
+def test_long_tick_labels_are_wrapped_or_tilted_until_none_overlap():
+    from matplotlib.figure import Figure
+
+    names = [f"system number {i} (control)" for i in range(12)]
+    assert figures._wrap("DeAR-P in-domain (control) †\ndepth 30") == "DeAR-P\nin-domain\n(control) †\ndepth 30"
+    fig = Figure(figsize=(5, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_xticks(range(12), names)
+    fig.draw_without_rendering()
+    assert figures.overlapping(ax.get_xticklabels())  # as they are, they do overlap: the check sees it
+    ax.set_xticks(range(12), [figures._wrap(n) for n in names])
+    figures._legible_xticks(fig, ax)
+    fig.draw_without_rendering()
+    assert figures.overlapping(ax.get_xticklabels()) == []
+    assert {t.get_rotation() for t in ax.get_xticklabels()} == {90}  # wrapping alone was not enough: turned
+    assert ax.get_xticklabels()[0].get_text() == names[0]  # on one line
+
+
+def test_the_efficiency_footnote_names_both_published_dear_l_values_on_dl19():
+    fig = figures.panel_efficiency(reference_collection(), report.reported()).fig
+    paper = {r["system"]: r for r in report.reported() if r["table"] == "efficiency" and r["dataset"] == "dl19"}
+    table = next(r for r in report.reported() if (r["table"], r["dataset"], r["system"]) == ("TREC DL", "dl19", "dear-l"))
+    note = fig.get_supxlabel()
+    assert f"DeAR-L-8B drawn at {paper['dear-l']['nDCG@10']:g}, the figure's value [FIG; README]" in note
+    assert f"{table['nDCG@10']:g} in the README's DL table" in note and (paper["dear-l"]["nDCG@10"], table["nDCG@10"]) == (75.54, 77.91)
+
+
+def test_titles_lie_inside_their_figures():
+    """The wins / ties / losses title once ran past both edges of its figure (the pair names take the left margin)."""
+    coll = reference_collection()
+    for panel in (figures.panel_wins_losses(coll), figures.panel_efficiency(coll, report.reported()),
+                  figures.panel_ndcg_by_dataset(coll, report.reported()), figures.panel_noveleval(coll, report.reported())):
+        fig = panel.fig
+        fig.draw_without_rendering()
+        for ax in fig.axes:
+            title = ax.title
+            if title.get_text():
+                box, inside = title.get_window_extent(), fig.bbox
+                assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and box.y1 <= inside.y1, (panel.name, title.get_text())
+
+
+# ------------------------------------------------------------------------------------------------- (d)
+
+
+def ablation_table(**change):
+    rows = [("ce+kl", "dl19", 52.0, 1.5, 3, 50.58), ("ce+kl", "dl20", 47.0, 0.5, 3, 47.96),
+            ("ce+ranknet+kl", "dl19", 53.5, 2.0, 3, 50.58), ("ce+ranknet+kl", "dl20", 46.0, math.nan, 1, 47.96)]
+    df = pd.DataFrame([{"loss": l, "set": d, "steps": 150, "mean": m, "sd": sd, "seeds": n, "bm25": b}
+                       for l, d, m, sd, n, b in rows])
+    return df.assign(**change)
+
+
+def test_loss_ablation_draws_the_mean_over_seeds_with_the_spread_and_bm25():
+    panel = figures.panel_loss_ablation(ablation_table(), "mini")
+    ax = panel.fig.axes[0]
+    bars = {c.get_label(): c for c in ax.containers if not c.get_label().startswith("_")}
+    assert sorted(bars) == ["DL19", "DL20"] and [t.get_text() for t in ax.get_xticklabels()] == ["ce+kl", "ce+ranknet+kl"]
+    assert [p.get_height() for p in bars["DL19"].patches] == [52.0, 53.5]
+    assert [p.get_height() for p in bars["DL20"].patches] == [47.0, 46.0]
+    assert drawn_intervals(bars["DL19"]) == [(50.5, 53.5), (51.5, 55.5)]  # mean ± sd
+    assert drawn_intervals(bars["DL20"]) == [(46.5, 47.5)]  # the one-seed row (sd NaN) has no bar
+    lines = {l.get_label(): l.get_ydata()[0] for l in ax.get_lines() if l.get_label().startswith("BM25")}
+    assert lines == {"BM25 on DL19": 50.58, "BM25 on DL20": 47.96}
+    assert ax.get_title() == "Stage-1 loss ablation (mini profile): 150 training steps per loss, mean of 1-3 seeds"
+    same = figures.panel_loss_ablation(ablation_table(seeds=3, sd=1.0))
+    assert same.fig.axes[0].get_title() == "Stage-1 loss ablation: 150 training steps per loss, mean of 3 seeds"
+
+
+@pytest.mark.parametrize("table, error", [
+    (ablation_table().drop(columns=["sd", "bm25"]), "lacks column\\(s\\) sd, bm25"),
+    (pd.concat([ablation_table(), ablation_table().iloc[:1]]), "several rows for ce\\+kl on dl19"),
+    (ablation_table(steps=[150, 150, 300, 300]), "mixes training budgets \\(150, 300 steps\\)"),
+    (ablation_table(mean="high"), "column 'mean' is not numeric"),
+    (ablation_table(bm25=[50.58, 47.96, 50.0, 47.96]), "BM25 several values on dl19"),
+])
+def test_loss_ablation_refuses_a_table_it_cannot_draw_honestly(table, error):
+    with pytest.raises(ValueError, match=error):
+        figures.panel_loss_ablation(table)
+    with pytest.raises(TypeError, match="pandas DataFrame, not dict"):
+        figures.panel_loss_ablation({"loss": ["ce"]})
 
 
 def test_training_curves_skip_missing_files(tmp_path):
@@ -202,7 +291,7 @@ def reference_ci(values, resamples=20_000, seed=123):
 def drawn_intervals(container):
     """(low, high) of each error bar of a bar or errorbar container, in drawing order."""
     errorbar = getattr(container, "errorbar", container)
-    return [(min(s[:, 1]), max(s[:, 1])) for s in errorbar.lines[2][0].get_segments()]
+    return [(min(s[:, 1]), max(s[:, 1])) for s in errorbar.lines[2][0].get_segments() if len(s)]  # none where NaN
 
 
 def test_bootstrap_ci_matches_an_independent_bootstrap():

@@ -172,6 +172,7 @@ def test_the_cleaning_drops_what_the_reference_run_readme_says_it_drops(tmp_path
     (tmp_path / "timings.json").write_text(json.dumps({"reference": "mini", "runs": {"mini": timing("mini", {})}}))
     readme = ref.index_page(tmp_path)
     assert all(what in readme for what in ref.DROPPED)
+    assert "[`figures/mini/`](../../figures/mini/)" in readme  # where the figures went, linked from docs/reference-run/
 
 
 def test_links_of_the_markdown_cells_resolve_from_the_published_folder(tmp_path):
@@ -345,8 +346,10 @@ def fake_checkout(tmp_path, finished="2026-01-01T00:09:00+00:00"):
     rec["provenance"].update(finished=finished, config={"data": f"{root}/data"})
     (root / "results" / "smoke" / "dl19").mkdir(parents=True)
     (root / "results" / "smoke" / "dl19" / "bm25.json").write_text(json.dumps(rec))
+    (root / "outputs" / "figures" / "smoke").mkdir(parents=True)  # where run_all.sh's notebooks draw
+    (root / "outputs" / "figures" / "smoke" / "a.png").write_bytes(b"\x89PNG" + b"0" * 1000)
     (root / "figures" / "smoke").mkdir(parents=True)
-    (root / "figures" / "smoke" / "a.png").write_bytes(b"\x89PNG" + b"0" * 1000)
+    (root / "figures" / "smoke" / "old.png").write_bytes(b"\x89PNG")  # what an earlier publication left
     return root
 
 
@@ -376,6 +379,10 @@ def test_script_publishes_cleaned_notebooks_results_and_time_lines(tmp_path):
     assert parse_ranking_tables(page) == {"dl19": [("", [
         {"system": "bm25", "queries": "2", "nDCG@1": "50.00", "nDCG@5": "25.00", "nDCG@10": "12.50"}])]}
     assert "| 01_x.ipynb | 61 |" in page and "| all | 61 |" in page
+    # the run's figures, published byte for byte in place of the earlier ones
+    assert sorted(p.name for p in (root / "figures" / "smoke").iterdir()) == ["a.png"]
+    assert (root / "figures" / "smoke" / "a.png").read_bytes() == (root / "outputs" / "figures" / "smoke" / "a.png").read_bytes()
+    assert sorted(p.name for p in (root / "figures").iterdir()) == ["smoke"]  # no staging folder left behind
 
 
 def test_script_refuses_a_result_file_from_an_earlier_run(tmp_path):
@@ -388,10 +395,24 @@ def test_script_refuses_a_result_file_from_an_earlier_run(tmp_path):
 
 def test_script_refuses_more_than_10_mb_of_notebooks_and_figures(tmp_path):
     root = fake_checkout(tmp_path)
-    (root / "figures" / "smoke" / "big.png").write_bytes(b"0" * (10 * 2**20))
+    (root / "outputs" / "figures" / "smoke" / "big.png").write_bytes(b"0" * (10 * 2**20))
     r = reference_run(root)
     assert r.returncode != 0 and "over the 10 MB limit" in r.stderr and "big.png 10.0 MB" in r.stderr
     assert not (root / "RESULTS.md").exists()
+    assert sorted(p.name for p in (root / "figures" / "smoke").iterdir()) == ["old.png"]  # untouched
+
+
+def test_script_refuses_a_figure_from_an_earlier_run_and_a_run_without_figures(tmp_path):
+    root = fake_checkout(tmp_path)
+    old = root / "outputs" / "figures" / "smoke" / "gone_panel.png"  # a panel an earlier run drew, this one not
+    old.write_bytes(b"\x89PNG")
+    os.utime(old, (1767225000, 1767225000))  # 2025-12-31 23:50 UTC; the run ended 2026-01-01 00:10 after 61 s
+    r = reference_run(root)
+    assert r.returncode != 0 and "figures older than the run" in r.stderr and "gone_panel.png" in r.stderr
+    shutil.rmtree(root / "outputs" / "figures")
+    r = reference_run(root)
+    assert r.returncode != 0 and "no figures under" in r.stderr
+    assert not (root / "RESULTS.md").exists() and (root / "figures" / "smoke" / "old.png").is_file()
 
 
 def test_script_needs_the_time_line_before_running_anything(tmp_path):

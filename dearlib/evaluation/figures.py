@@ -7,8 +7,9 @@ written under another profile or an older configuration is drawn with a dagger (
 messages, never mixed in silently. `save` writes a panel as PNG and PDF, atomically.
 
 Panels: (a) the efficiency trade-off on DL19 (time per query as bars, nDCG@10 as a line; the paper's points and
-ours), (b) nDCG@10 per dataset, (c) NovelEval nDCG@1/5/10, (d) the Stage-1 loss ablation, (e) training curves of
-both stages (``loss_curve.json``: a list of {"step", "loss", ...}).
+ours), (b) nDCG@10 per dataset, (c) NovelEval nDCG@1/5/10, (d) the Stage-1 loss ablation (from a table the caller
+passes: mean and sd over seeds per loss and set, `ABLATION_COLUMNS`), (e) training curves of both stages
+(``loss_curve.json``: a list of {"step", "loss", ...}).
 
 Uncertainty (the sets have 21 to 54 queries, so a mean alone says little): our bars carry a 95% percentile
 bootstrap interval over queries (`bootstrap_ci`: scipy.stats.bootstrap, queries resampled with replacement, a fixed
@@ -24,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +56,7 @@ CI_NOTE = (f"error bars: {CI_LEVEL:.0%} percentile bootstrap interval of the mea
 
 @dataclass
 class Panel:
-    name: str  # file stem: figures/<profile>/<name>.png and .pdf
+    name: str  # file stem: <figures_dir>/<profile>/<name>.png and .pdf (a run: outputs/figures/<profile>/)
     fig: Figure | None = None
     messages: list[str] = field(default_factory=list)
 
@@ -94,6 +96,27 @@ def _footnote(fig: Figure, flagged: bool, extra: str = "") -> None:
 def _skip(panel: Panel, what: str) -> Panel:
     panel.messages.append(f"panel '{panel.name}' skipped: {what}")
     return panel
+
+
+def _wrap(text: str, width: int = 11) -> str:
+    """Each line of a tick label wrapped at spaces to `width` characters (a long name never runs into its neighbour's)."""
+    return "\n".join(textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) or line
+                     for line in text.split("\n"))
+
+
+def overlapping(texts) -> list[tuple[str, str]]:
+    """The pairs of drawn texts whose boxes intersect (the figure must have been drawn: `fig.draw_without_rendering()`)."""
+    boxes = [(t.get_text(), t.get_window_extent()) for t in texts if t.get_visible() and t.get_text().strip()]
+    return [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
+
+
+def _legible_xticks(fig: Figure, ax) -> None:
+    """When the x tick labels, wrapped, still touch (more systems than the width holds), each goes on one line,
+    turned upright: a turned label takes one line's height of the axis, however long it is."""
+    fig.draw_without_rendering()
+    if overlapping(ax.get_xticklabels()):
+        ticks = ax.get_xticks()
+        ax.set_xticks(ticks, [" ".join(t.get_text().split()) for t in ax.get_xticklabels()], rotation=90)
 
 
 # ------------------------------------------------------------------------------------------------- (a)
@@ -140,7 +163,7 @@ def panel_efficiency(coll: Collection, reported: list[dict], dataset: str = "dl1
         else:
             time_label(x, "time not\nrecorded", color="#555555")
             panel.messages.append(f"{dataset}/{s}.json records no seconds_per_query: drawn without a time bar")
-        labels.append(_label(coll, dataset, s, shown_name(s)) + f"\ndepth {rec['provenance'].get('depth')}")
+        labels.append(_wrap(_label(coll, dataset, s, shown_name(s))) + f"\ndepth {rec['provenance'].get('depth')}")
         xs_o.append(x)
     if paper:
         ax2.plot(xs_p, [r["nDCG@10"] for r in paper], "k-o", label="nDCG@10, paper")
@@ -163,7 +186,11 @@ def panel_efficiency(coll: Collection, reported: list[dict], dataset: str = "dl1
     ax.set_title(f"Efficiency trade-off on {shown_name(dataset)}: the paper's figure (GPUs; it prints no time unit, "
                  f"seconds per query assumed)\nand this kit ({coll.profile} profile, {', '.join(sorted(devices))})", fontsize=9)
     ax2.legend(loc="upper right", bbox_to_anchor=(1, 0.92), fontsize=7)
-    _footnote(fig, any(DAGGER in l for l in labels), "teacher time may come from its score cache")
+    # a published point with a caution in reported.yaml (DeAR-L on DL19: the figure's value, not the README table's)
+    notes = [f"{r['method']} drawn at {r['nDCG@10']:g}, the figure's value [{r['source']}]: {r['note']}"
+             for r in paper if r.get("note")]
+    _footnote(fig, any(DAGGER in l for l in labels), "\n".join(["teacher time may come from its score cache", *notes]))
+    _legible_xticks(fig, ax)
     panel.fig = fig
     return panel
 
@@ -204,7 +231,9 @@ def _grouped_bars(ax, groups: list[str], series: list[tuple[str, dict, dict]], w
         ci = [(cis or {}).get(label, {}).get(k, (math.nan, math.nan)) for k in keys]
         yerr = None
         if any(math.isfinite(lo) for lo, _ in ci):
-            yerr = np.array([[max(0.0, y - lo) for y, (lo, _) in zip(ys, ci)], [max(0.0, hi - y) for y, (_, hi) in zip(ys, ci)]])
+            # NaN where a bar has no interval: matplotlib then draws no bar there (a 0 would draw caps, "no spread")
+            yerr = np.array([[max(0.0, y - lo) if math.isfinite(lo) else math.nan for y, (lo, _) in zip(ys, ci)],
+                             [max(0.0, hi - y) if math.isfinite(hi) else math.nan for y, (_, hi) in zip(ys, ci)]])
         ax.bar(xs, ys, width, label=label, yerr=yerr, capsize=2, error_kw={"lw": 0.8}, **style)
         for x, y, (_, hi) in zip(xs, ys, ci):
             ax.annotate(f"{y:.1f}", (x, hi if math.isfinite(hi) else y), ha="center", va="bottom", fontsize=6, rotation=90,
@@ -315,40 +344,66 @@ def panel_noveleval(coll: Collection, reported: list[dict], dataset: str = "nove
 # ------------------------------------------------------------------------------------------------- (d)
 
 
-def panel_loss_ablation(coll: Collection, losses: list[str], datasets: list[str]) -> Panel:
-    """(d) nDCG@10 of the Stage-1 loss variants (systems ``dear-p-<loss>``), BM25 as a dashed reference."""
+ABLATION_COLUMNS = ("loss", "set", "steps", "mean", "sd", "seeds", "bm25")
+ABLATION_SETS = ("dl19", "dl20", "noveleval")  # drawn in this order; another set follows them
+
+
+def panel_loss_ablation(table: pd.DataFrame, profile: str | None = None) -> Panel:
+    """(d) nDCG@10 x 100 of Stage-1 students trained with each loss, from a measured table (one row per loss and set:
+    `ABLATION_COLUMNS`; ``mean`` and ``sd`` over ``seeds`` seeds, ``sd`` the sample sd, NaN with one seed; ``bm25``
+    BM25's nDCG@10 x 100 on that set): bars per loss and set with ± one sd as error bars, BM25 a dashed line per set.
+    A table without a needed column, with two rows for one (loss, set) or with several step counts is refused with
+    a ValueError naming what is wrong; an empty one skips the panel."""
     panel = Panel("d_loss_ablation")
-    series, flagged = [], False
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"the loss ablation is drawn from a pandas DataFrame, not {type(table).__name__}")
+    missing = [c for c in ABLATION_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"the loss-ablation table lacks column(s) {', '.join(missing)} (needs {', '.join(ABLATION_COLUMNS)})")
+    if table.empty:
+        return _skip(panel, "the loss-ablation table has no row")
+    twice = table[table.duplicated(["loss", "set"], keep=False)]
+    if len(twice):
+        pairs = sorted(set(zip(twice["loss"], twice["set"])))
+        raise ValueError("the loss-ablation table has several rows for " + ", ".join(f"{l} on {d}" for l, d in pairs)
+                         + ": one row per (loss, set), the mean over its seeds")
+    steps = sorted({int(v) for v in table["steps"]})
+    if len(steps) != 1:
+        raise ValueError(f"the loss-ablation table mixes training budgets ({', '.join(map(str, steps))} steps): "
+                         "pass the rows of one budget")
+    for col in ("mean", "sd", "bm25", "seeds"):
+        if not pd.api.types.is_numeric_dtype(table[col]):
+            raise ValueError(f"the loss-ablation table's column {col!r} is not numeric")
+    losses = list(dict.fromkeys(table["loss"]))
+    sets = [d for d in ABLATION_SETS if d in set(table["set"])] + sorted(set(table["set"]) - set(ABLATION_SETS))
     palette = ["#1f77b4", "#d62728", "#9467bd", "#8c564b"]
-    for i, d in enumerate(datasets):
-        values = {}
-        for loss in losses:
-            rec = _lookup(coll, panel, d, f"dear-p-{loss}")
-            if rec is not None:
-                values[loss] = 100 * rec["metrics"]["nDCG@10"]
-                flagged |= bool(coll.flags(rec))
-        if values:
-            series.append((f"{shown_name(d)}", values, {"color": palette[i % len(palette)]}))
-    if not series:
-        return _skip(panel, "no ablation result file (dear-p-<loss>)")
+    series, cis = [], {}
+    for i, d in enumerate(sets):
+        rows = table[table["set"] == d].set_index("loss")
+        label = shown_name(d)
+        series.append((label, {l: float(rows.loc[l, "mean"]) for l in rows.index}, {"color": palette[i % len(palette)]}))
+        cis[label] = {l: (float(r["mean"] - r["sd"]), float(r["mean"] + r["sd"])) if math.isfinite(r["sd"]) else (math.nan, math.nan)
+                      for l, r in rows.iterrows()}
+    bm25 = {d: sorted(set(table.loc[table["set"] == d, "bm25"].dropna())) for d in sets}
+    for d, values in bm25.items():
+        if len(values) > 1:
+            raise ValueError(f"the loss-ablation table gives BM25 several values on {d}: {values}")
     fig = _figure(8.5, 4.2)
     ax = fig.add_subplot()
-    _grouped_bars(ax, list(losses), series, width=0.8 / len(series))
-    for i, d in enumerate(datasets):
-        rec = coll.get(d, "bm25")
-        if rec is not None:
-            ax.axhline(100 * rec["metrics"]["nDCG@10"], ls="--", lw=1, color=palette[i % len(palette)],
-                       label=f"BM25 on {shown_name(d)}")
-    steps = {((coll.get(d, f"dear-p-{l}")["provenance"].get("config") or {}).get("stage1", {}).get("ablation", {}).get("max_steps", "?"))
-             for d in datasets for l in losses if coll.get(d, f"dear-p-{l}")}
-    ax.set_xticks(range(len(losses)), losses)
-    ax.set_xlabel("Stage-1 training loss (each variant trained from scratch)")
+    _grouped_bars(ax, losses, series, width=0.8 / len(series), cis=cis)
+    for i, d in enumerate(sets):
+        if bm25[d]:
+            ax.axhline(bm25[d][0], ls="--", lw=1, color=palette[i % len(palette)], label=f"BM25 on {shown_name(d)}")
+    seeds = sorted({int(v) for v in table["seeds"]})
+    n = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    ax.set_xticks(range(len(losses)), [_wrap(l, 14) for l in losses])
+    ax.set_xlabel("Stage-1 training loss (each student trained from scratch)")
     ax.set_ylabel("nDCG@10 (x 100)")
     ax.set_ylim(0, 105)
-    ax.set_title(f"Stage-1 loss ablation ({coll.profile} profile, {', '.join(map(str, sorted(steps, key=str)))} training steps "
-                 "per variant)", fontsize=10)
+    where = f" ({profile} profile)" if profile else ""
+    ax.set_title(f"Stage-1 loss ablation{where}: {steps[0]} training steps per loss, mean of {n} seeds", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    _footnote(fig, flagged)
+    _footnote(fig, False, "error bars: ± one sample sd over the seeds (none with one seed)")
     panel.fig = fig
     return panel
 
@@ -508,8 +563,9 @@ def panel_wins_losses(coll: Collection, datasets=EVAL_SETS, pairs=COMPARISONS, m
     ax.set_xlim(0, max(r["n"] for r in rows) * 1.18)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"queries (wins: the first system's {measure} is higher)")
-    ax.set_title(f"Per-query wins, ties and losses on {measure} ({coll.profile} profile); "
-                 "p: Wilcoxon signed-rank, two-sided, uncorrected", fontsize=10)
+    # two lines: on one, the title ran past the figure's edges once the long pair names took the left margin
+    ax.set_title(f"Per-query wins, ties and losses on {measure} ({coll.profile} profile)\n"
+                 "p: Wilcoxon signed-rank test, two-sided, uncorrected", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     _footnote(fig, any(DAGGER in t.get_text() for t in ax.get_yticklabels()))
     panel.fig = fig

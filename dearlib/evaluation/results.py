@@ -3,8 +3,9 @@
 ``results/<profile>/<dataset>/<system>.json`` holds ``dataset``, ``system``, ``profile``, ``metrics`` (names as
 ir_measures prints them), ``per_query`` ({measure: {qid: value}}) and ``provenance`` (the config and its hash,
 seed, library versions, device, git commit, start and end time). Later notebooks, the figures and outside checks
-read only these files. Dataset names: dl19, dl20, noveleval, nq; systems: bm25, teacher, dear-p, dear-l and
-ablation variants ``dear-p-<loss>``. A profile, dataset or system name must be one plain file-name component
+read only these files. Dataset names: dl19, dl20, noveleval, nq; systems: those of `dearlib.evaluation.systems`
+(bm25, teacher, dear-p, dear-l, ...) and the released checkpoints' (notebook 08). The git commit recorded is the one
+a run started from (`git_commit`: run_all.sh passes it in ``DEAR_GIT_COMMIT``). A profile, dataset or system name must be one plain file-name component
 (`check_name`): ``../../escape`` as a system would write outside the results folder. A per-query value must be a
 number: `read_result` names the file, measure and query of one that is not.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import os
 import platform
 import re
 import subprocess
@@ -32,7 +34,21 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+# run_all.sh sets it at its start, so every file of one run names the commit the run started from, even when the
+# tree changes while it runs (a notebook edited, a figure written); unset, the checkout is asked
+COMMIT_ENV = "DEAR_GIT_COMMIT"
+_COMMIT = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})(?:-dirty)?|unknown")
+
+
 def git_commit() -> str:
+    """The commit a result records: `COMMIT_ENV` when set (checked: a full hex sha with an optional ``-dirty``, or
+    ``unknown``), else HEAD of the checkout, ``-dirty`` when a tracked file differs from it."""
+    given = os.environ.get(COMMIT_ENV, "").strip()
+    if given:
+        if not _COMMIT.fullmatch(given):
+            raise ValueError(f"{COMMIT_ENV}={given!r} is not a commit: expected a full hex sha, optionally followed by "
+                             "'-dirty', or 'unknown' (run_all.sh sets it; unset it to ask git)")
+        return given
     root = ROOT
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
@@ -78,8 +94,8 @@ def provenance(cfg: dict, started: str, **extra) -> dict:
     }
 
 
-# One path component, no leading dot (., .., hidden files). "+" too: the Stage-1 ablation's systems are named after
-# their losses (dear-p-ce+kl, dear-p-ce+ranknet+kl).
+# One path component, no leading dot (., .., hidden files). "+" too: a system named after a Stage-1 loss
+# (dear-p-ce+kl, dear-p-ce+ranknet+kl) holds one.
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*")
 
 

@@ -5,7 +5,7 @@ step (``retrieval.depth``, ``stage1.eval_depth``, ``stage2.inference.*``, ``stag
 labels (top k). `pipeline(cfg)` draws the boxes with matplotlib and returns the Figure; `mermaid(cfg)` writes the
 same boxes as a Mermaid flowchart (docs/pipeline.md, which GitHub renders). ``python -m dearlib.publish.diagrams`` writes
 figures/pipeline.png for the mini profile (``--profile smoke``: figures/smoke/pipeline.png) and prints its Mermaid
-block.
+block; the README shows the paper profile's, ``--profile paper --out figures/pipeline-paper.png``.
 
 It reads only the config: no model, no data, no result file, and it measures nothing.
 """
@@ -38,17 +38,28 @@ class Box:
     notebook: str
 
 
+# the parts of a Stage-1 loss name (stage1.loss, dearlib.stage1.losses) as the picture writes them
+_LOSS_PARTS = {"ce": "CE", "kl": "KL", "ranknet": "RankNet", "ranknet-binary": "RankNet-binary"}
+
+
+def loss_text(loss: str) -> str:
+    """``ce+ranknet+kl`` as ``CE + RankNet + KL``; a part the picture does not know is written as it is."""
+    return " + ".join(_LOSS_PARTS.get(part, part) for part in loss.split("+"))
+
+
 def boxes(cfg: dict | None = None) -> dict[str, Box]:
     """The pipeline's boxes (bm25, stage1, stage2, metrics, and the two inputs of training: teacher, cot)."""
     if cfg is None:
         depth, s1_depth, window, step, rank_end, n_windows, cot_window = "k", "k1", "w", "s", "k2", None, "w"
         generator = "a"
+        loss = "CE + RankNet + KL"  # the abstract's hybrid; a profile names its own (the paper's released default: CE + KL)
     else:
         inf = cfg["stage2"]["inference"]
         depth, s1_depth = cfg["retrieval"]["depth"], cfg["stage1"]["eval_depth"]
         window, step, rank_end = inf["window"], inf["step"], inf["rank_end"]
         n_windows = len(sliding_windows(rank_end, window, step))
         cot_window, generator = cfg["stage2_data"]["window_size"], cfg["stage2_data"]["generator"]
+        loss = loss_text(cfg["stage1"]["loss"])
     s1_lines = ["scores each passage alone", f"reranks the top {s1_depth}"]
     if cfg is not None and cfg["stage2"]["inference"]["stage1_depth"] != s1_depth:  # DeAR-P and the cascade differ
         s1_lines[-1] += f" (cascade: {cfg['stage2']['inference']['stage1_depth']})"
@@ -62,7 +73,7 @@ def boxes(cfg: dict | None = None) -> dict[str, Box]:
         "stage2": Box("stage2", "Stage 2: listwise", tuple(s2_lines), "notebook 04 (DeAR-L)"),
         "metrics": Box("metrics", "Metrics", ("nDCG@1/5/10", "(DL19, DL20, NovelEval)", "Top-1/5/20 (NQ)"),
                        "notebooks 05, 06"),
-        "teacher": Box("teacher", "Teacher (frozen)", ("its scores: the targets", "of CE + RankNet + KL"), "notebook 02"),
+        "teacher": Box("teacher", "Teacher (frozen)", ("its scores: soft targets", f"loss: {loss}"), "notebook 02"),
         "cot": Box("cot", "Chain-of-thought data", (f"{generator} generator", f"windows of {cot_window}"), "notebook 03"),
     }
 

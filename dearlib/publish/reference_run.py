@@ -1,7 +1,7 @@
 """The reference run, published: timings, executed notebooks cleaned for a stranger, and RESULTS.md.
 
-Three pieces, each used by ``scripts/reference_run.py`` (which runs ``run_all.sh`` and assembles
-``docs/reference-run/``):
+Three pieces, each used by ``scripts/reference_run.py`` (which runs ``run_all.sh``, assembles
+``docs/reference-run/`` and copies the run's figures from `RUN_FIGURES` into `PUBLISHED_FIGURES`):
 
 - `write_timings` records each notebook's wall time with the commit and the machine (``run_all.sh`` calls
   ``python -m dearlib.publish.reference_run timings``; it writes ``outputs/<profile>/timings.json``);
@@ -42,6 +42,9 @@ from ..stage1 import budget_curve
 from . import links
 
 REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
+# where run_all.sh's notebooks draw their figures (git ignores outputs/, so a run leaves the checkout clean), and
+# where scripts/reference_run.py publishes the reference run's: <folder>/<profile>/
+RUN_FIGURES, PUBLISHED_FIGURES = Path("outputs") / "figures", Path("figures")
 TOP_K = ("Top-1", "Top-5", "Top-20")
 # said before a table whose rows average over other queries than the table above it (RESULTS.md)
 OTHER_QUERIES = "Over other queries than the table above, not to be compared with it row by row"
@@ -463,6 +466,9 @@ def index_page(reference: str | Path = REFERENCE) -> str:
         f"- `results/{profile}/tables/`: notebook 05's tables, when small;",
         "- `results/benchmarks/stage1_budget.json`: the Stage-1 budget curve (`scripts/stage1_budget.py`), when measured;",
         "- `timings.json`: each notebook's wall time per profile, with the commit and the machine.",
+        "",
+        f"The run's figures (drawn into `{RUN_FIGURES}/{profile}/`) are published in "
+        f"[`{PUBLISHED_FIGURES}/{profile}/`](../../{PUBLISHED_FIGURES}/{profile}/).",
         "",
     ])
 
