@@ -236,18 +236,21 @@ def tiny_reference(folder):
     for (dataset, system), metrics in files.items():
         (res / dataset).mkdir(parents=True, exist_ok=True)
         (res / dataset / f"{system}.json").write_text(json.dumps(result(dataset, system, metrics)))
-    command = "scripts/stage1_budget.py --profile mini --training-data nq trec-crossfit --seeds 0 1 --steps 300"
-    nq = lambda seed, dl19, nq10: {"training_data": "nq", "seed": seed, "steps": 300, "git_commit": "fedcba9876543210",
-                                   "pairs_seen": 4800, "train_seconds": 612.5, "meets_targets": {"dl19": False},
-                                   "ndcg": {"dl19": {"nDCG@10": dl19}, "nq": {"nDCG@10": nq10, "Top-1": 40.25, "Top-5": 66.0}}}
-    budget = {"format": 2, "profile": "mini", "depth": 30, "nq_depth": 20, "command": command,
+    command = ".venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq trec-crossfit --losses ce --steps 300 --seeds 0 1"
+    # DL19, two queries: seed 0 gives 0.50 and 0.542 (52.1), seed 1 0.52 and 0.562 (54.1); BM25 0.5 and 0.5116 (50.58)
+    nq = lambda seed, dl19, nq10: {"training_data": "nq", "loss": "ce", "seed": seed, "steps": 300, "git_commit": "fedcba9876543210",
+                                   "pairs_seen": 4800, "train_seconds": 612.5,
+                                   "ndcg": {"dl19": {"nDCG@10": dl19}, "nq": {"nDCG@10": nq10, "Top-1": 40.25, "Top-5": 66.0}},
+                                   "per_query": {"dl19": {"q1": 0.50 + 0.02 * seed, "q2": 0.542 + 0.02 * seed}}}
+    budget = {"format": 3, "profile": "mini", "depth": 30, "nq_depth": 20, "commands": [command],
               "bm25": {"dl19": {"nDCG@10": 50.58}, "nq": {"nDCG@10": 40.0, "Top-1": 30.0, "Top-5": 60.0}},
               "teacher": {"dl19": {"nDCG@10": 61.09}, "nq": {"nDCG@10": 55.0, "Top-1": 45.0, "Top-5": 70.0}},
-              "points": {"nq/seed0/300": nq(0, 52.1, 50.5), "nq/seed1/300": nq(1, 54.1, 51.5),
-                         "trec-crossfit/seed0/300": {"training_data": "trec-crossfit", "seed": 0, "steps": 300,
-                                                     "git_commit": "abcdef0123456789", "pairs_seen": 4790,
-                                                     "trained_on": {"dl19": "dl20"}, "meets_targets": {"dl19": True},
-                                                     "ndcg": {"dl19": {"nDCG@10": 61.0}}}}}
+              "per_query": {"bm25": {"dl19": {"q1": 0.5, "q2": 0.5116}}},
+              "points": {"nq/ce/seed0/300": nq(0, 52.1, 50.5), "nq/ce/seed1/300": nq(1, 54.1, 51.5),
+                         "trec-crossfit/ce/seed0/300": {"training_data": "trec-crossfit", "loss": "ce", "seed": 0, "steps": 300,
+                                                        "git_commit": "abcdef0123456789", "pairs_seen": 4790,
+                                                        "trained_on": {"dl19": "dl20"}, "ndcg": {"dl19": {"nDCG@10": 61.0}},
+                                                        "per_query": {"dl19": {"q1": 0.6, "q2": 0.62}}}}}
     (folder / "results" / "benchmarks").mkdir(parents=True)
     (folder / "results" / "benchmarks" / "stage1_budget.json").write_text(json.dumps(budget))
     runs = {"smoke": timing("smoke", {"01_candidate_retrieval.ipynb": 21, "02_stage1_distillation.ipynb": 19}, "aaaaaaaaaaaa"),
@@ -268,12 +271,14 @@ def test_results_page_reads_every_number_from_the_folder(tmp_path):
     assert "| 01_candidate_retrieval.ipynb | 21 | 20 |\n| 02_stage1_distillation.ipynb | 19 | 723 |\n| all | 40 | 743 |" in page
     assert "commit `0123456789`" in page and "2 CPU cores (AMD EPYC), 23.5 GiB memory, Python 3.11.7, torch 2.13.0+cpu" in page
     assert "The `smoke` run: commit `aaaaaaaaaa`" in page  # another commit than the mini run's: said so
-    # the budget table: mean ± sample sd over the seeds (52.1 and 54.1: 53.10 ± 1.41), the seeds counted, the command named
-    assert "Command: `scripts/stage1_budget.py --profile mini --training-data nq trec-crossfit --seeds 0 1 --steps 300`" in page
-    assert "| model | steps | pairs seen | seeds | nq nDCG@10 | dl19 nDCG@10 | targets met (seeds) | commit |" in page
-    assert "| BM25 |  |  |  | 40.00 | 50.58 |  |  |" in page
-    assert "| student, NQ-trained | 300 | 4800 | 2 | 51.00 ± 0.71 (n=2) | 53.10 ± 1.41 (n=2) | none | fedcba9876 |" in page
-    assert "| student, in-domain (other DL year) | 300 | 4790 | 1 |  | 61.00 (n=1) | dl19 1/1 | abcdef0123 |" in page
+    # the side experiments' table: mean ± sample sd over the seeds (52.1 and 54.1: 53.10 ± 1.41), the seeds counted,
+    # per query the seeds' mean minus BM25 (0.01 and 0.0404: +2.52, the interval spanning the two queries), the command
+    assert "Commands: `.venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq trec-crossfit --losses ce --steps 300 --seeds 0 1`." in page
+    assert ("| model | loss | steps | pairs seen | seeds | nq nDCG@10 | dl19 nDCG@10 | dl19 - BM25 [95% CI] | commit |") in page
+    assert "| BM25 |  |  |  |  | 40.00 | 50.58 |  |  |" in page
+    assert "| student, NQ-trained | ce | 300 | 4800 | 2 | 51.00 ± 0.71 (n=2) | 53.10 ± 1.41 (n=2) | +2.52 [1.00, 4.04] | fedcba9876 |" in page
+    # the in-domain student: 0.6 and 0.62 against 0.5 and 0.5116: +10.42, each query the same sign
+    assert "| student, in-domain (other DL year) | ce | 300 | 4790 | 1 |  | 61.00 (n=1) | +10.42 [10.00, 10.84] | abcdef0123 |" in page
     assert "[docs/measurements.md](docs/measurements.md)" in page
 
 

@@ -332,23 +332,28 @@ def ranking_tables(results_dir: str | Path, profile: str) -> dict[str, list["pd.
 
 
 def _budget_table(budget: dict) -> "pd.DataFrame":
-    """BM25, the teacher, then one row per (training data, steps): nDCG@10 x 100 as mean ± sd over the seeds
-    (`budget_curve.summary`), the seeds, the sets where the targets were met (in how many seeds) and the commits."""
+    """BM25, the teacher, then one row per student setting (training data, loss, steps): nDCG@10 x 100 as mean ± sd
+    over the seeds (`budget_curve.summary`), and per set the paired difference from BM25 (per query the mean over
+    the seeds minus BM25) with its 95% bootstrap interval (`budget_curve.paired`), the seeds and the commits."""
     import pandas as pd
 
     sets = [s for s in budget_curve.PANELS if s in budget["bm25"]]
+    paired_sets = [s for s in sets if s in budget["per_query"].get("bm25", {})]
     out = [{"model": name, **{f"{s} nDCG@10": f"{budget[key][s]['nDCG@10']:.2f}" for s in sets}}
            for name, key in (("BM25", "bm25"), ("teacher", "teacher"))]
     text, stats = budget_curve.summary(budget), budget_curve.table(budget)
-    for (td, steps), row in text.iterrows():
-        points = [p for p in budget["points"].values() if (p["training_data"], p["steps"]) == (td, steps)]
-        met = {s: sum(bool(p.get("meets_targets", {}).get(s)) for p in points) for s in sets}
-        out.append({"model": f"student, {budget_curve.LABELS[td]}", "steps": steps,
-                    "pairs seen": int(stats.loc[(td, steps)]["pairs seen"].max()), "seeds": len(points),
+    for (td, loss, steps), row in text.iterrows():
+        points = [p for p in budget["points"].values() if (p["training_data"], p["loss"], p["steps"]) == (td, loss, steps)]
+        here = [s for s in paired_sets if all(s in p["per_query"] for p in points)]
+        vs = budget_curve.paired(budget, (td, loss, steps), sets=here) if here else None
+        out.append({"model": f"student, {budget_curve.LABELS[td]}", "loss": loss, "steps": steps,
+                    "pairs seen": int(stats.loc[(td, loss, steps)]["pairs seen"].max()), "seeds": len(points),
                     **{f"{s} nDCG@10": row.get(s) if isinstance(row.get(s), str) else "" for s in sets},
-                    "targets met (seeds)": ", ".join(f"{s} {n}/{len(points)}" for s, n in met.items() if n) or "none",
+                    **{f"{s} - BM25 [95% CI]": f"{vs.loc[s, 'difference']:+.2f} [{vs.loc[s, 'low']:.2f}, {vs.loc[s, 'high']:.2f}]"
+                       for s in here},
                     "commit": ", ".join(sorted({_short(p["git_commit"]) for p in points if p.get("git_commit")}))})
-    cols = ["model", "steps", "pairs seen", "seeds", *(f"{s} nDCG@10" for s in sets), "targets met (seeds)", "commit"]
+    cols = ["model", "loss", "steps", "pairs seen", "seeds", *(f"{s} nDCG@10" for s in sets),
+            *(f"{s} - BM25 [95% CI]" for s in paired_sets), "commit"]
     df = pd.DataFrame(out).reindex(columns=cols).astype(object).fillna("")
     for col in ("steps", "pairs seen", "seeds"):
         df[col] = df[col].map(lambda v: "" if v == "" else str(int(v)))
@@ -385,8 +390,8 @@ def results_page(reference: str | Path = REFERENCE) -> str:
         "nDCG@1/5/10 x 100 (trec_eval's, through ir_measures) and, on NQ, Top-k answer accuracy x 100; `queries` is "
         "the number of queries each value averages over. Systems: `bm25` (notebook 01), `teacher` and `dear-p` "
         "(Stage 1, notebook 02; on NQ notebook 06), `dear-l` (Stage 1 + Stage 2, notebook 04), "
-        "`listwise-zeroshot` (the same cascade without the Stage-2 adapter, notebook 04), `dear-p-<loss>` "
-        "(the loss ablation of notebook 02).",
+        "`listwise-zeroshot` (the same cascade without the Stage-2 adapter, notebook 04); Stage 1's side "
+        "experiments (over seeds: the budget, the loss ablation, the in-domain control) are in their own table below.",
     ]
     for dataset, (first, *others) in ranking_tables(results, profile).items():
         lines += ["", f"### {dataset}", "", markdown(first).rstrip("\n")]
@@ -426,16 +431,15 @@ def results_page(reference: str | Path = REFERENCE) -> str:
     budget_path = results / "benchmarks" / "stage1_budget.json"
     if budget_path.is_file():
         budget = budget_curve.load(budget_path)
-        lines += ["", f"### Stage-1 student against its training budget ({budget['profile']})", "",
-                  "The student trained as notebook 02 trains it, only `max_steps` and the training seed changed, on NQ "
-                  "(as notebook 02's `dear-p`) or in-domain (each TREC DL year's student trained on the other year's "
-                  "judged BM25 candidates, `dearlib.stage1.crossfit`; NovelEval by the DL20-trained one); nDCG@10 x 100, mean "
-                  f"± sample sd over the seeds, over the BM25 top {budget['depth']} of DL19, DL20 and NovelEval and the "
-                  f"top {budget.get('nq_depth', '')} of the held-out NQ questions (the NQ student only); "
-                  "`targets met`: the sets where a seed's student reaches BM25 + 10 and 95% of the teacher "
+        lines += ["", f"### Stage 1's side experiments ({budget['profile']})", "",
+                  "Students trained as notebook 02 trains `dear-p`, one setting changed at a time (the training budget, "
+                  "the loss: the loss ablation, the training data: NQ or in-domain, each TREC DL year's student trained "
+                  "on the other year's judged BM25 candidates, `dearlib.stage1.crossfit`, NovelEval by the DL20-trained "
+                  "one), three seeds each (`dearlib.stage1.side_experiments`); nDCG@10 x 100, mean ± sample sd over the "
+                  f"seeds, over the BM25 top {budget['depth']} of DL19, DL20 and NovelEval; `- BM25`: per query the "
+                  "mean over the seeds minus BM25, and the 95% bootstrap interval of its mean over the queries "
                   f"([results/benchmarks/stage1_budget.json]({REFERENCE}/results/benchmarks/stage1_budget.json)). "
-                  f"Command: `{budget.get('command', budget_curve.COMMAND)}`"
-                  + (" (a file of the single-seed format before, read as NQ points of seed 0)." if budget.get("upgraded_from") else "."),
+                  "Commands: " + "; ".join(f"`{c}`" for c in budget.get("commands", budget_curve.COMMANDS)) + ".",
                   "", markdown(_budget_table(budget)).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
@@ -464,7 +468,7 @@ def index_page(reference: str | Path = REFERENCE) -> str:
         f"(../results-contract.md)); `.venv/bin/python -m dearlib.evaluation.report --results "
         f"{REFERENCE}/results --profile {profile}` prints their table;",
         f"- `results/{profile}/tables/`: notebook 05's tables, when small;",
-        "- `results/benchmarks/stage1_budget.json`: the Stage-1 budget curve (`scripts/stage1_budget.py`), when measured;",
+        "- `results/benchmarks/stage1_budget.json`: Stage 1's side experiments (`scripts/stage1_budget.py`), read by notebooks 02 and 07;",
         "- `timings.json`: each notebook's wall time per profile, with the commit and the machine.",
         "",
         f"The run's figures (drawn into `{RUN_FIGURES}/{profile}/`) are published in "

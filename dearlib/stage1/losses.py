@@ -115,8 +115,8 @@ def dear_loss(student: torch.Tensor, teacher: torch.Tensor | None, loss: str = "
     """The Stage-1 objective by name (see LOSSES):
 
     "ce": softmax_ce alone; "ce+kl": (1 - alpha) CE + alpha KL (the released default); "ce+ranknet+kl": CE,
-    RankNet and KL, as the method is described (docs/dear-in-one-page.md, section 2: the kit's description of the
-    method, the paper's body was not available), main = 0.5 CE + 0.5 RankNet (soft teacher targets), weighed as
+    RankNet and KL, as the paper's abstract describes the method ("a hybrid of cross-entropy, RankNet, and KL
+    divergence losses", arXiv:2508.16998), main = 0.5 CE + 0.5 RankNet (soft teacher targets), weighed as
     the released code's hybrid option; "ce+ranknet-binary+kl": that released hybrid itself
     (`ranknet_binary_softmax_ce`), main = 0.5 CE + 0.5 `ranknet_binary`; "ranknet": RankNet on teacher scores
     alone; "listnet": ListNet on teacher scores; "lambdarank+kl": (1 - alpha) LambdaRank + alpha KL.
