@@ -31,6 +31,14 @@ def test_the_figure_draws_the_configs_numbers():
     assert "cascade" not in drawn  # notebook 02 and the cascade rerank the same depth
 
 
+def test_the_teacher_box_names_the_profiles_loss():
+    cfg = odd_config()
+    cfg["stage1"]["loss"] = "ce+ranknet-binary+kl"
+    assert "loss: CE + RankNet-binary + KL" in texts(diagrams.pipeline(cfg))
+    assert "loss: CE + KL" in texts(diagrams.pipeline(load_config("paper")))  # the released default, not the abstract's hybrid
+    assert diagrams.loss_text("lambdarank+kl") == "lambdarank + KL"  # a part it does not know, written as it is
+
+
 def test_a_cascade_depth_apart_from_stage1s_is_named():
     cfg = odd_config()
     cfg["stage2"]["inference"]["stage1_depth"] = 40
