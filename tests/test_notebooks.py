@@ -291,6 +291,11 @@ def test_notebook_04_writes_the_cascade_with_its_parse_ledger(smoke_run, data_di
         with open(res / dataset / "listwise-zeroshot.windows.csv", newline="") as f:
             assert [(w["qid"], w["start"], w["end"]) for w in csv.DictReader(f)] == [(w["qid"], w["start"], w["end"]) for w in windows]
         assert zs["provenance"]["parse_ledger"]["ok"] == len(windows)
+        # Stage 1's lists are notebook 02's, reused (the same student, the same depth): the Stage-1 run notebook 04
+        # wrote has notebook 02's dear-p nDCG@10, by hand, and the Stage-1 seconds recorded are notebook 02's
+        dear_p = json.loads((res / dataset / "dear-p.json").read_text())
+        check_ndcg10(dear_p, run_by_hand(smoke_run / "artifacts" / "smoke" / "runs" / f"{dataset}.dear-p.run"), qrels)
+        assert rec["provenance"]["stage_seconds_per_query"]["stage1"] == pytest.approx(dear_p["provenance"]["seconds_per_query"])
 
 
 def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):

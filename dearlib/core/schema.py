@@ -159,6 +159,9 @@ SCHEMA = {
             "constrained": Key("bool", "decode under the permutation grammar (transformers)"),
             "batch_size": Key("int", "windows generated together", bounds="[1, )"),
             "backend": Key("str", "the generation backend", choices=("transformers", "vllm")),
+            "quantize": Key("str", "generate on the CPU from the merged adapter with int8 dynamic Linear layers (null: float, unmerged)",
+                            required=False, null=True, choices=("int8",)),
+            "zeroshot_sets": Key("list[str]", "the evaluation sets the zero-shot base reranks (null: all)", required=False, null=True),
         }, "the listwise reranker over Stage 1's output"),
     }, "notebook 04: the listwise adapter and the cascade"),
     "released": Key({

@@ -11,6 +11,8 @@ provenance, with the `reading` that produced it ("released" for a Stage-1 scorer
 a Stage-2 backend in the released reading, else "kit"; a `written` key overrides), and for a Stage-2 system the window settings, each stage's seconds, the parse ledger and one line per
 window in ``<system>.windows.csv`` beside the result (the prompt and completion left out).
 With `runs_dir` the Stage-1 and Stage-2 runs are saved in TREC format (notebook 01 saved BM25's).
+`stage1_lists` lets the cascade start from Stage-1 lists already scored (notebook 02's, `reused_stage1`) instead of
+scoring them again; `also_sets` restricts the `also` systems to some sets.
 It loads and trains no model: the caller passes the Stage-1 scorer and the Stage-2 backends.
 """
 from __future__ import annotations
@@ -21,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import atomic
-from ..core.records import Dataset, to_run
+from ..core import atomic, readers
+from ..core.records import Candidates, Dataset, to_run
 from ..retrieval import trec
 from ..evaluation import metrics, results
 from ..stage1.pairs import ReleasedPairEncoder
@@ -42,14 +44,20 @@ class CascadeEvaluation:
 
 def evaluate_cascade(evalsets: dict[str, Dataset], stage1, backend, inference: dict, systems: dict[str, str], cfg: dict,
                      results_dir: str | Path, written: dict[str, dict], runs_dir: str | Path | None = None,
-                     progress: bool = True, also: dict | None = None) -> CascadeEvaluation:
+                     progress: bool = True, also: dict | None = None, also_sets: list[str] | None = None,
+                     stage1_lists: dict[str, tuple[list[Candidates], float]] | None = None) -> CascadeEvaluation:
     """`systems`: stage ("bm25", "stage1", "stage2") -> system name; `written`: system -> extra provenance keys of
     the systems saved as result files; `inference`: the profile's ``stage2.inference``; `backend` None: no Stage 2;
-    `also`: system name -> backend of further Stage-2 systems over the same Stage-1 lists."""
+    `also`: system name -> backend of further Stage-2 systems over the same Stage-1 lists, on the sets `also_sets`
+    (None: all); `stage1_lists`: set -> (Stage 1's lists of its BM25 candidates, the seconds per query they took to
+    score), used in place of scoring them (`reused_stage1` builds it)."""
     unknown = set(systems) - set(STAGES)
     if unknown:
         raise ValueError(f"systems: {sorted(unknown)} are not stages of the cascade ({', '.join(STAGES)})")
     clash = set(also or {}) & set(systems.values())
+    unknown = set(also_sets or ()) - set(evalsets)
+    if unknown:
+        raise ValueError(f"also_sets: {sorted(unknown)} are not among the evaluation sets ({', '.join(evalsets)})")
     if clash:
         raise ValueError(f"also: {sorted(clash)} already name a stage of the cascade")
     I = inference
@@ -63,11 +71,15 @@ def evaluate_cascade(evalsets: dict[str, Dataset], stage1, backend, inference: d
         stage2 = None
         if backend is not None and "stage2" in systems:
             stage2 = reranker(backend, systems["stage2"], name)
-        out = cascade(ds.candidates, stage1, I["stage1_depth"], stage2, progress)
+        given = (stage1_lists or {}).get(name)
+        out = cascade(ds.candidates, stage1, I["stage1_depth"], stage2, progress,
+                      stage1_lists=None if given is None else given[0])
+        if given is not None:  # the seconds Stage 1 took where these lists were scored
+            out["seconds"]["stage1"] = given[1] * len(ds.candidates)
         # (stage, system, ranked lists, Stage-2 reranker or None, seconds by stage)
         entries = [(stage, system, out[stage], stage2 if stage == "stage2" else None, out["seconds"])
                    for stage, system in systems.items() if stage in out]
-        for system, b in (also or {}).items():
+        for system, b in (also or {}).items() if also_sets is None or name in also_sets else ():
             other, t0 = reranker(b, system, name), time.time()
             lists = other.rerank(out["stage1"], progress=progress)
             entries.append(("stage2", system, lists, other, {"stage1": out["seconds"]["stage1"], "stage2": time.time() - t0}))
@@ -101,3 +113,31 @@ def evaluate_cascade(evalsets: dict[str, Dataset], stage1, backend, inference: d
         if stage2 is not None:
             ledgers[name] = dict(stage2.ledger)
     return CascadeEvaluation(pd.DataFrame(rows), per_query, ledgers, also_ledgers, records)
+
+
+def reused_stage1(folder: str | Path, student_dir: str | Path, depth: int, evalsets: dict[str, Dataset], results_dir: str | Path,
+                  profile: str, system: str = "dear-p") -> tuple[dict[str, tuple[list[Candidates], float]] | None, str]:
+    """Notebook 02's Stage-1 lists (`dearlib.stage1.rerank.save_rankings` in `folder`) for `evaluate_cascade`'s
+    `stage1_lists`, with the seconds per query its result file ``<results_dir>/<profile>/<set>/<system>.json``
+    recorded for them; None, and why, unless they were scored by the student in `student_dir` at `depth` and hold,
+    for every set, the same queries in the same order over the same candidates as `evalsets` (notebook 01 may have
+    run again since)."""
+    from ..stage1.rerank import load_rankings
+
+    lists, why = load_rankings(folder, student_dir, depth)
+    if lists is None:
+        return None, why
+    out = {}
+    for name, ds in evalsets.items():
+        if name not in lists:
+            return None, f"{folder} holds no lists of {name}: Stage 1 scores the lists again"
+        if [(c.query.qid, sorted(p.docid for p in c.passages)) for c in lists[name]] != \
+                [(c.query.qid, sorted(p.docid for p in c.passages)) for c in ds.candidates]:
+            return None, f"{folder}: the {name} lists are not over notebook 01's candidates now: Stage 1 scores the lists again"
+        path = Path(results_dir) / profile / name / f"{system}.json"
+        try:
+            seconds = readers.read_json(path)["provenance"]["seconds_per_query"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None, f"no seconds per query in {path} (notebook 02's result): Stage 1 scores the lists again"
+        out[name] = (lists[name], seconds)
+    return out, why

@@ -11,6 +11,8 @@ Backends generate completions for a batch of prompts: `TransformersBackend` (any
 deterministic; sampling as an option) and `VLLMBackend` (when vLLM is installed; the paper profile's choice).
 `without_adapter` gives the same backend with its LoRA adapter switched off: the zero-shot listwise base, on the
 same model in memory (system `listwise-zeroshot`, what the Stage-2 adapter adds measured against it).
+`listwise_backends` builds both for notebook 04, as they are or, with ``stage2.inference.quantize: int8`` on the CPU,
+the adapter merged and each model's Linear layers dynamically quantized (`quantize_linear`).
 Windows of many queries are generated together: the k-th window of every query forms one batch, since a query's
 next window depends on the previous one. With `constrained`, `TransformersBackend` decodes under
 `dearlib.stage2.constrained`'s grammar; `tally` counts each answer (its outcome, what the grammar did, whether the model
@@ -249,6 +251,61 @@ def without_adapter(backend):
     return _AdapterOff(backend)
 
 
+QUANTIZE = ("int8",)  # stage2.inference.quantize's values besides null (float weights, as trained)
+
+
+def quantize_linear(model, quantize: str | None):
+    """`model` with every ``nn.Linear`` replaced, in place, by torch's dynamic int8 Linear (weights stored as int8,
+    activations quantized per call): CPU generation is mostly decoding, one token at a time, where matrix products
+    over float32 weights bound the speed. `quantize` None: `model` as it is. Refused off the CPU: torch's dynamic
+    quantized kernels are CPU kernels."""
+    import warnings
+
+    import torch
+
+    if quantize is None:
+        return model
+    if quantize not in QUANTIZE:
+        raise ValueError(f"stage2.inference.quantize must be null or one of {QUANTIZE}, not {quantize!r}")
+    device = next(model.parameters()).device
+    if device.type != "cpu":
+        raise ValueError(f"stage2.inference.quantize {quantize!r} quantizes for the CPU (torch's dynamic int8 kernels); "
+                         f"the model is on {device}: set quantize: null there")
+    with warnings.catch_warnings():  # torch.ao's eager quantization warns of its move to torchao, not installed here
+        warnings.filterwarnings("ignore", message=r".*(torch\.ao\.quantization|torch\.quantize_per_tensor).* deprecated")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+
+
+def listwise_backends(peft_model, tokenizer, inference: dict, seed: int = 0) -> tuple[TransformersBackend, object, str]:
+    """DeAR-L's backend and the zero-shot base's (system `listwise-zeroshot`), with the profile's `inference`
+    settings, and a sentence saying how they generate.
+
+    `quantize` null: the peft model unmerged, and the same model with its adapter switched off (`without_adapter`:
+    the base's own computation, exactly, one copy in memory). `quantize` "int8" on the CPU: the adapter merged into
+    a copy of the base (peft's `merge_and_unload`) and a copy of the base alone (peft's `unload`), each through
+    `quantize_linear`; so the two still differ only in the adapter. Off the CPU the setting is skipped and said so.
+    `peft_model` itself is left as it was.
+    """
+    import copy
+
+    quantize = inference.get("quantize")
+    kw = dict(max_new_tokens=inference["max_new_tokens"], temperature=inference["temperature"], batch_size=inference["batch_size"],
+              seed=seed, constrained=inference["constrained"], top_p=inference.get("top_p"))
+    device = next(peft_model.parameters()).device
+    if quantize is not None and device.type != "cpu":
+        note = f"quantize {quantize!r} skipped: dynamic int8 quantization is for the CPU, the model is on {device}"
+        quantize = None
+    else:
+        note = ""
+    if quantize is None:
+        backend = TransformersBackend(peft_model.eval(), tokenizer, **kw)
+        return backend, without_adapter(backend), note or "float weights; the adapter unmerged, switched off for the zero-shot base"
+    merged = quantize_linear(copy.deepcopy(peft_model).merge_and_unload().eval(), quantize)
+    base = quantize_linear(copy.deepcopy(peft_model).unload().eval(), quantize)
+    return (TransformersBackend(merged, tokenizer, **kw), TransformersBackend(base, tokenizer, **kw),
+            f"{quantize}: the adapter merged into the base, and the base alone, each with dynamic {quantize} Linear layers")
+
+
 def make_backend(model: str, backend: str = "transformers", max_new_tokens: int = 1024, temperature: float = 0.0,
                  batch_size: int = 8, seed: int = 0, top_p: float | None = None):
     """A backend for a chat model by the kit's model names or a hub id: "transformers", or "vllm" (installed separately)."""
@@ -378,16 +435,18 @@ class ListwiseReranker:
         return out
 
 
-def cascade(bm25: list[Candidates], stage1, stage1_depth: int, stage2: ListwiseReranker | None, progress: bool = True) -> dict:
+def cascade(bm25: list[Candidates], stage1, stage1_depth: int, stage2: ListwiseReranker | None, progress: bool = True,
+            stage1_lists: list[Candidates] | None = None) -> dict:
     """BM25 -> Stage 1 (a pointwise scorer over the top `stage1_depth`) -> Stage 2 (listwise over Stage 1's top).
 
     Returns each stage's ranked lists and its wall-clock seconds: {"bm25": ..., "stage1": ..., "stage2": ..., "seconds": {...}}.
+    `stage1_lists`: Stage 1's lists of `bm25` already scored (notebook 02's), taken as they are (0 seconds here).
     """
     from ..stage1.rerank import rerank
 
     out = {"bm25": bm25, "seconds": {}}
     t0 = time.time()
-    out["stage1"] = rerank(stage1, bm25, stage1_depth, progress=progress)
+    out["stage1"] = rerank(stage1, bm25, stage1_depth, progress=progress) if stage1_lists is None else stage1_lists
     out["seconds"]["stage1"] = time.time() - t0
     if stage2 is not None:
         t0 = time.time()
