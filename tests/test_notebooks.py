@@ -162,7 +162,10 @@ def test_notebook_02_writes_teacher_and_student_results(smoke_run, data_dir):
             # judged on the queries notebook 01 kept (4 in smoke), never on the full qrels with zeros
             assert len(rec["per_query"]["nDCG@10"]) == 4 and rec["queries_without_run"] == []
     # the side experiments are measured apart (scripts/stage1_budget.py): the run writes none of their systems
-    assert not [p.name for p in res.glob("*/dear-p-*.json")]
+    from dearlib.stage1.losses import LOSSES
+
+    side = {"dear-p-indomain.json", *(f"dear-p-{loss}.json" for loss in LOSSES)}
+    assert not [p for p in res.glob("*/dear-p-*.json") if p.name in side]
     curve = json.loads((smoke_run / "artifacts" / "smoke" / "stage1" / "ce+ranknet+kl" / "loss_curve.json").read_text())
     assert len(curve) == 6 and all(math.isfinite(c["loss"]) for c in curve)
 
@@ -306,7 +309,7 @@ def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):
     from dearlib.evaluation.systems import ids
 
     systems = ids()
-    assert len(systems) >= 6
+    assert len(systems) >= 5  # bm25, teacher, dear-p, dear-l, listwise-zeroshot
     assert sorted((r["dataset"], r["system"]) for r in summary["ndcg"]) == sorted(
         (d, s) for d in RANKING_SETS for s in systems)
     pairs = [("teacher", "bm25"), ("dear-p", "bm25"), ("dear-l", "bm25"),
