@@ -28,6 +28,7 @@ from ..core.records import Candidates, Dataset, to_run
 from ..retrieval import trec
 from ..evaluation import metrics, results
 from ..stage1.pairs import ReleasedPairEncoder
+from ..stage1.rerank import load_rankings
 from .listwise import ListwiseReranker, cascade
 
 STAGES = ("bm25", "stage1", "stage2")  # the keys of `dearlib.stage2.listwise.cascade`'s lists, in cascade order
@@ -122,8 +123,6 @@ def reused_stage1(folder: str | Path, student_dir: str | Path, depth: int, evals
     recorded for them; None, and why, unless they were scored by the student in `student_dir` at `depth` and hold,
     for every set, the same queries in the same order over the same candidates as `evalsets` (notebook 01 may have
     run again since)."""
-    from ..stage1.rerank import load_rankings
-
     lists, why = load_rankings(folder, student_dir, depth)
     if lists is None:
         return None, why
