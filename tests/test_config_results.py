@@ -61,6 +61,15 @@ def test_a_published_figure_of_another_model_is_not_comparable(tmp_path):
         assert (row["status"], row["detail"]) == want
 
 
+def test_a_nan_metric_is_refused_and_nothing_is_written(tmp_path):
+    cfg = config.load_config("smoke")
+    ev = metrics.evaluate({"q": {"a": 2.0, "b": 1.0}}, {"q": {"b": 1}}, metrics.NDCG)
+    ev.per_query["nDCG@10"]["q"] = float("nan")  # what a broken measure would hand over
+    with pytest.raises(ValueError, match=re.escape("not written, 1 value(s) not a finite number: nDCG@10 of query 'q' = nan")):
+        results.write_result(tmp_path, cfg, "dl19", "bm25", ev, results.now())
+    assert list(tmp_path.rglob("*")) == []
+
+
 BAD_NAMES = ["../../escape", "..", ".", ".hidden", "a/b", "/tmp/x", "", "dear p", "a\\b", "x\n"]
 
 

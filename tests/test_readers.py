@@ -104,9 +104,13 @@ RESULT_CASES = {
     "a metric that is text": (result(metrics={"nDCG@10": "0.5"}), ValueError, "metric 'nDCG@10' is '0.5'"),
     "per-query values a list": (result(per_query={"nDCG@10": [0.5]}), ValueError, "per_query['nDCG@10']"),
     "a per-query value that is text": (result(per_query={"nDCG@10": {"q": "0.5"}}), ValueError,
-                                       "per_query['nDCG@10']['q'] is '0.5', not a number"),
+                                       "per_query['nDCG@10']['q'] is '0.5', not a finite number"),
     "a per-query value that is true": (result(per_query={"nDCG@10": {"q": True}}), ValueError,
-                                       "per_query['nDCG@10']['q'] is True, not a number"),
+                                       "per_query['nDCG@10']['q'] is True, not a finite number"),
+    # json.dumps writes NaN and Infinity as bare words, which Python's json reads back as floats
+    "a metric that is NaN": (result(metrics={"nDCG@10": float("nan")}), ValueError, "metric 'nDCG@10' is nan"),
+    "a per-query value that is infinite": (result(per_query={"nDCG@10": {"q": float("inf")}}), ValueError,
+                                           "per_query['nDCG@10']['q'] is inf, not a finite number"),
 }
 
 

@@ -7,12 +7,14 @@ read only these files. Dataset names: dl19, dl20, noveleval, nq; systems: those 
 (bm25, teacher, dear-p, dear-l, ...) and the released checkpoints' (notebook 08). The git commit recorded is the one
 a run started from (`git_commit`: run_all.sh passes it in ``DEAR_GIT_COMMIT``). A profile, dataset or system name must be one plain file-name component
 (`check_name`): ``../../escape`` as a system would write outside the results folder. A per-query value must be a
-number: `read_result` names the file, measure and query of one that is not.
+finite number: `read_result` names the file, measure and query of one that is not (JSON's NaN would otherwise
+slip into every mean and table as a number).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import math
 import os
 import platform
 import re
@@ -123,6 +125,10 @@ def write_result(results_dir: str | Path, cfg: dict, dataset: str, system: str, 
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: the contract names {', '.join(DATASETS)}")
     path = result_path(results_dir, cfg["profile"], dataset, system)  # the names checked before anything is made
+    bad = [f"{m} = {v!r}" for m, v in ev.metrics.items() if not _finite(v)]
+    bad += [f"{m} of query {q!r} = {v!r}" for m, vs in ev.per_query.items() for q, v in vs.items() if not _finite(v)]
+    if bad:  # refused before writing: `read_result` would refuse the file anyway
+        raise ValueError(f"{path}: not written, {len(bad)} value(s) not a finite number: {', '.join(bad[:5])}")
     record = {
         "dataset": dataset,
         "system": system,
@@ -148,15 +154,19 @@ def read_result(path: str | Path) -> dict:
         if not isinstance(rec[key], dict):
             raise ValueError(f"{path}: not a result file ({key!r} is a JSON {type(rec[key]).__name__}, not an object)")
     for m, v in rec["metrics"].items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ValueError(f"{path}: metric {m!r} is {v!r}, not a number")
+        if not _finite(v):
+            raise ValueError(f"{path}: metric {m!r} is {v!r}, not a finite number")
     for m, values in rec["per_query"].items():
         if not isinstance(values, dict):
             raise ValueError(f"{path}: per_query[{m!r}] is not an object of {{query id: value}}")
         for q, v in values.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ValueError(f"{path}: per_query[{m!r}][{q!r}] is {v!r}, not a number")
+            if not _finite(v):
+                raise ValueError(f"{path}: per_query[{m!r}][{q!r}] is {v!r}, not a finite number")
     return rec
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def load_results(results_dir: str | Path, profile: str) -> list[dict]:
