@@ -23,15 +23,12 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
-import json
 import os
 import platform
 import re
 import sys
 import tempfile
 from pathlib import Path
-
-import nbformat
 
 from ..core import atomic, readers
 from ..core.schema import ROOT
