@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 
 import pytest
 
@@ -135,7 +136,11 @@ def test_ensure_fills_an_empty_cache_once(no_data_env, data_dir, data_mirror, mo
 def test_a_rerun_fetches_only_what_is_missing_or_corrupt(no_data_env, data_mirror):
     target = data.download(no_data_env / "dl", upstream=data_mirror.url)
     (target / "dl19" / "qrels.txt").unlink()
-    (target / "dl19" / ".qrels.txt.x1y2.tmp").write_text("19335 0 1017759 0\n")  # a killed run's partial file
+    killed = target / "dl19" / ".qrels.txt.x1y2.tmp"
+    killed.write_text("19335 0 1017759 0\n")  # a killed run's partial file, untouched for an hour
+    os.utime(killed, (time.time() - 3600,) * 2)
+    live = target / "dl19" / ".qrels.txt.z9w8.tmp"
+    live.write_text("19335 0 1017759 0\n")  # another run downloading right now: its file, not ours to delete
     with open(target / "noveleval" / "queries.tsv", "a") as f:
         f.write("21\tan extra query\n")
     data_mirror.requests.clear()
@@ -143,7 +148,7 @@ def test_a_rerun_fetches_only_what_is_missing_or_corrupt(no_data_env, data_mirro
     fetched = {f.source for f in data.MANIFEST if f.path in ("dl19/qrels.txt", "noveleval/queries.tsv")}
     assert sorted(r.lstrip("/") for r in data_mirror.requests) == sorted(fetched)
     data.verify(target)
-    assert temp_files(target) == []  # the partial file was deleted, not trusted
+    assert temp_files(target) == [live.name]  # the killed run's partial file was deleted, not trusted
 
 
 @pytest.mark.parametrize("served, reason", [(b"0 Q0 0-0 2\n", "checksum mismatch"),

@@ -24,6 +24,7 @@ import http.client
 import io
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -65,6 +66,7 @@ MANIFEST = (
     DataFile("dl20/topics.tsv", f"{ANSERINI_TOOLS}/topics/topics.dl20.txt", "726cb4018b85a335fcbe09004df7f084ec1bf20531961d9af7b0c71dd609e69b", 8394),
     DataFile("nq/nq-open-oracle.jsonl.gz", f"{LOST_IN_THE_MIDDLE}/qa_data/nq-open-oracle.jsonl.gz", "6a7f72b846f663a133ef952244e5a4e43f06bcf190afe34e8fbe687ce0d1653e", 900334),
 )
+STALE_S = 600  # a partial download untouched this long was left by a killed run; a live one writes every 64 KiB
 DATASETS = {"noveleval": "noveleval/", "dl19": "dl19/", "dl20": "dl20/", "nq": "nq/"}
 
 
@@ -169,8 +171,12 @@ def download(target: Path | None = None, upstream: str | None = None, datasets=t
 
 def _fetch(url: str, f: DataFile, dest: Path, bar) -> int:
     """Stream `url` to a temporary file beside `dest` (gzipped if `f.gzip`), renamed to `dest` only if it matches."""
-    for stale in dest.parent.glob(f".{dest.name}.*.tmp"):  # left by a killed run: never trusted
-        stale.unlink(missing_ok=True)
+    for partial in dest.parent.glob(f".{dest.name}.*.tmp"):  # a killed run's is never trusted; another live run's is its own
+        try:
+            if time.time() - partial.stat().st_mtime > STALE_S:
+                partial.unlink()
+        except FileNotFoundError:  # its run finished (renamed it) or cleaned it meanwhile
+            pass
     digest, n = hashlib.sha256(), 0
     with urllib.request.urlopen(url, timeout=60) as r, atomic.writing(dest) as out:
         sink = gzip.GzipFile(fileobj=out, mode="wb", mtime=0) if f.gzip else out
