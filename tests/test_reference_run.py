@@ -210,6 +210,13 @@ def test_time_line_replaces_the_one_line_of_the_first_cell(tmp_path):
     nb.cells[0].source += "\n**Time:** again"
     with pytest.raises(ValueError, match=r"x.ipynb: the first cell has 2 lines starting with '\*\*Time:\*\*'"):
         ref.set_time_line(nb, line, "x.ipynb")
+    # a paragraph that goes on: replacing its first line would leave the rest dangling after the measured line
+    nb.cells[0].source = "# 02\n\n**Time:** about 1058 s on mini, before int8\ngeneration; with it about 520 s.\n\nNext."
+    with pytest.raises(ValueError, match=r"x.ipynb: the \*\*Time:\*\* paragraph goes on after its first line"):
+        ref.set_time_line(nb, line, "x.ipynb")
+    nb.cells[0].source = "# 02\n\n**Time:** about 1058 s on mini.\n\nNext."
+    ref.set_time_line(nb, line, "x.ipynb")
+    assert nb.cells[0].source == f"# 02\n\n{line}\n\nNext."
 
 
 # ----------------------------------------------------------------------------------------------- the page

@@ -258,6 +258,9 @@ def set_time_line(nb, line: str, name: str = "notebook") -> None:
     if len(hits) != 1:
         raise ValueError(f"{name}: the first cell has {len(hits)} lines starting with '**Time:**', expected exactly one "
                          "(see the notebook shape of issue #15)")
+    if hits[0] + 1 < len(lines) and lines[hits[0] + 1].strip():
+        raise ValueError(f"{name}: the **Time:** paragraph goes on after its first line, which a measured line would leave "
+                         "dangling; keep the **Time:** paragraph to one line")
     lines[hits[0]] = line
     cell.source = "\n".join(lines)
 
