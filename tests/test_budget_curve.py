@@ -97,7 +97,7 @@ def test_a_report_without_a_key_is_named(report_path):
         budget_curve.load(report_path)
     report["format"] = 2  # before the loss axis and the per-query values
     report_path.write_text(json.dumps(report))
-    with pytest.raises(ValueError, match=r"stage1_budget.json: format 2, not 3: regenerate it with .*--seeds 0 1 2"):
+    with pytest.raises(ValueError, match=r"stage1_budget.json: format 2, not 3: regenerate it with scripts/stage1_budget.py --profile mini "):
         budget_curve.load(report_path)
 
 

@@ -235,14 +235,6 @@ def test_notebook_02_trains_the_side_experiments_inline_when_asked(smoke_run, tm
     assert "in-domain minus NQ-trained" in text
 
 
-def test_the_reference_run_commands_are_the_side_experiments_plan():
-    """budget_curve.COMMANDS (named when a file must be regenerated) are the mini profile's plan as command lines."""
-    from dearlib.core.config import load_config
-    from dearlib.stage1 import budget_curve, side_experiments
-
-    assert list(budget_curve.COMMANDS) == side_experiments.commands(load_config("mini"))
-
-
 def test_notebook_03_exports_validated_cot_data(smoke_run):
     out = smoke_run / "artifacts" / "smoke" / "stage2_data"
     from test_cot import by_the_rules
@@ -353,7 +345,8 @@ def test_notebook_06_writes_top_k_on_the_held_out_questions(smoke_run):
 
 
 def test_notebook_07_draws_the_figures_and_the_comparison_table(smoke_run):
-    from dearlib.stage1 import budget_curve
+    from dearlib.core.config import load_config
+    from dearlib.stage1 import budget_curve, side_experiments
 
     figs = smoke_run / "figures" / "smoke"
     for panel in ("a_efficiency_tradeoff", "b_ndcg10_per_dataset", "c_noveleval_cutoffs", "e_training_curves"):
@@ -363,7 +356,7 @@ def test_notebook_07_draws_the_figures_and_the_comparison_table(smoke_run):
     if budget_curve.find(smoke_run / "results", "smoke", ROOT) is None:
         assert not (figs / "d_loss_ablation.png").exists()
         assert "panel 'd_loss_ablation' skipped" in executed and all(
-            json.dumps(c)[1:-1] in executed for c in budget_curve.COMMANDS)
+            json.dumps(c)[1:-1] in executed for c in side_experiments.commands(load_config("smoke")))
     else:
         assert (figs / "d_loss_ablation.png").read_bytes()[:4] == b"\x89PNG" and "drawn from" in executed
     rows = list(csv.DictReader(open(figs / "reported_vs_reproduced.csv")))

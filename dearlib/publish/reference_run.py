@@ -35,7 +35,8 @@ from ..core.schema import ROOT
 from ..evaluation import systems as registry
 from ..evaluation.metrics import NDCG
 from ..evaluation.results import DATASETS, git_commit, library_versions, load_results, now
-from ..stage1 import budget_curve
+from ..core.config import load_config
+from ..stage1 import budget_curve, side_experiments
 from . import links
 
 REFERENCE = Path("docs") / "reference-run"  # relative to the checkout
@@ -439,7 +440,7 @@ def results_page(reference: str | Path = REFERENCE) -> str:
                   f"seeds, over the BM25 top {budget['depth']} of DL19, DL20 and NovelEval; `- BM25`: per query the "
                   "mean over the seeds minus BM25, and the 95% bootstrap interval of its mean over the queries "
                   f"([results/benchmarks/stage1_budget.json]({REFERENCE}/results/benchmarks/stage1_budget.json)). "
-                  "Commands: " + "; ".join(f"`{c}`" for c in budget.get("commands", budget_curve.COMMANDS)) + ".",
+                  "Commands: " + "; ".join(f"`{c}`" for c in budget.get("commands") or side_experiments.commands(load_config(budget["profile"]))) + ".",
                   "", markdown(_budget_table(budget)).rstrip("\n")]
     return "\n".join(lines) + "\n"
 

@@ -25,11 +25,6 @@ PANELS = {"nq": "NQ held-out (training domain)", "dl19": "DL19", "dl20": "DL20",
 TRAINING_DATA = ("nq", "trec-crossfit")  # stage1.training_data's choices
 LABELS = {"nq": "NQ-trained", "trec-crossfit": "in-domain (other DL year)"}
 REFERENCE_COPY = Path("docs/reference-run/results/benchmarks/stage1_budget.json")  # relative to the repository root
-# what the reference run's file holds, from the repository root: the NQ student at the default budget, the loss
-# ablation at a quarter of it (every loss past the ln 4 plateau there), the in-domain control
-COMMANDS = (".venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq --losses ce+ranknet+kl --steps 600 --seeds 0 1 2",
-            ".venv/bin/python scripts/stage1_budget.py --profile mini --training-data nq --losses ce ce+kl ce+ranknet+kl ranknet listnet --steps 150 --seeds 0 1 2",
-            ".venv/bin/python scripts/stage1_budget.py --profile mini --training-data trec-crossfit --losses ce+ranknet+kl --steps 600 --seeds 0 1 2")
 # stage1 keys a point does not depend on: it names its own training data and steps; the rest train and evaluate the same
 NOT_IN_KEY = ("training_data", "loss", "max_steps", "ablation", "score_batch_size", "logging_steps", "save_steps")
 RESUME_KEY_COVERS = "the stage1 section (less " + ", ".join(NOT_IN_KEY) + "), the retrieval section and the profile's seed"
@@ -59,7 +54,8 @@ def load(path: str | Path) -> dict:
     path = Path(path)
     report = readers.read_json(path)
     if report.get("format") != FORMAT:
-        raise ValueError(f"{path}: format {report.get('format')!r}, not {FORMAT}: regenerate it with " + "; ".join(COMMANDS))
+        raise ValueError(f"{path}: format {report.get('format')!r}, not {FORMAT}: regenerate it with scripts/stage1_budget.py "
+                         f"--profile {report.get('profile')} (its profile's commands: dearlib.stage1.side_experiments.commands)")
     for key in ("profile", "bm25", "teacher", "points", "per_query"):
         if key not in report:
             raise ValueError(f"{path}: no {key!r}: not a stage1_budget.json")
