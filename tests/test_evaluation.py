@@ -1,6 +1,7 @@
 """Evaluation from result files: paired tests against closed forms, wins/ties/losses, flags, tables, two-run comparison."""
 import json
 import math
+import re
 import shutil
 
 import pytest
@@ -162,21 +163,22 @@ def edit_result(path, **change):
     path.write_text(json.dumps(rec))  # json writes float("nan") as NaN, which Python's reader takes back
 
 
-@pytest.mark.parametrize("where", ["metrics", "per_query"])
+@pytest.mark.parametrize("where, said", [("metrics", "metric 'nDCG@10' is {v}, not a finite number"),
+                                         ("per_query", "per_query['nDCG@10']['r'] is {v}, not a finite number")])
 @pytest.mark.parametrize("value_a, value_b", [(math.nan, 0.5), (0.5, math.nan), (math.inf, 0.5)])
-def test_compare_reports_a_nan_against_a_number_as_a_difference(tmp_path, capsys, where, value_a, value_b):
+def test_compare_refuses_a_nan_naming_the_file(tmp_path, capsys, where, said, value_a, value_b):
+    # a NaN is no result: compare names the file and value rather than listing it as a difference (or, NaN in both,
+    # as no difference)
     cfg = config.load_config("smoke")
     paths = [results.write_result(tmp_path / run, cfg, "dl19", "bm25", ev({"q": 0.5, "r": 0.5}), results.now())
              for run in "ab"]
     for path, value in zip(paths, (value_a, value_b)):
         edit_result(path, **{where: ("nDCG@10", value)})
-    diffs = tables.compare_runs(tmp_path / "a", tmp_path / "b", "smoke")
-    assert diffs == ([f"dl19/bm25.json nDCG@10: {value_a} != {value_b}"] if where == "metrics"
-                     else ["dl19/bm25.json nDCG@10: 1 queries differ (e.g. ['r'])"])
-    assert tables.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 1
-    assert "identical" not in capsys.readouterr().out
-    edit_result(paths[1], **{where: ("nDCG@10", value_a)})  # the same non-number in both: no difference
-    assert tables.compare_runs(tmp_path / "a", tmp_path / "b", "smoke") == []
+    bad, value = (paths[0], value_a) if not math.isfinite(value_a) else (paths[1], value_b)
+    with pytest.raises(ValueError, match=re.escape(f"{bad}: {said.format(v=value)}")):
+        tables.compare_runs(tmp_path / "a", tmp_path / "b", "smoke")
+    assert tables.main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--profile", "smoke"]) == 2
+    assert f"error: {bad}: {said.format(v=value)}" in capsys.readouterr().err
 
 
 def test_compare_with_a_missing_folder_names_it(tmp_path, capsys):
