@@ -147,13 +147,16 @@ def reference_collection():
 def test_no_two_labels_of_the_efficiency_panel_overlap():
     """On the committed reference run, whose teacher (0.63 s) sat at the height of its nDCG@10 (61.1), and whose
     tick labels "DeAR-P" and "DeAR-P in-domain (control)" once ran into each other."""
-    fig = figures.panel_efficiency(reference_collection(), report.reported()).fig
+    coll = reference_collection()
+    fig = figures.panel_efficiency(coll, report.reported()).fig
     fig.draw_without_rendering()
     texts = [t for ax in fig.axes for t in ax.texts if t.get_text().strip()]
-    assert len(texts) == 2 * (5 + len(systems.SYSTEMS)) + 2  # time and nDCG@10 of 5 published and each of our systems, two headings
+    ours = [s for s in systems.ids() if ("dl19", s) in coll.records]  # mini's zero-shot row runs on NovelEval only
+    assert len(ours) >= 4  # bm25, teacher, dear-p, dear-l
+    assert len(texts) == 2 * (5 + len(ours)) + 2  # time and nDCG@10 of 5 published and each of our systems, two headings
     assert figures.overlapping(texts) == []
     ticks = fig.axes[0].get_xticklabels()
-    assert len(ticks) == 5 + len(systems.SYSTEMS) and figures.overlapping(ticks) == []
+    assert len(ticks) == 5 + len(ours) and figures.overlapping(ticks) == []
     assert all(t.get_window_extent().overlaps(fig.bbox) for t in ticks)  # none pushed off the figure
 
 
