@@ -209,6 +209,15 @@ def test_the_side_experiments_train_notebook_02s_student_again_and_resume(smoke_
     assert len(more["commands"]) == 2 and more["commands"][1].endswith("--training-data nq --losses ce --steps 2 --seeds 1")
 
 
+def test_notebook_02_by_default_trains_no_side_experiment(smoke_run):
+    """`side_experiments = False` (the default) only reads a measured JSON. The module imported under the same name
+    once overwrote the parameter, so every run trained the whole plan (hours on mini, without the committed JSON)."""
+    assert not (smoke_run / "results" / "benchmarks").exists()
+    text = "".join(o.get("text", "") for c in nbformat.read(smoke_run / "02_stage1_distillation.ipynb", as_version=4).cells
+                   if c.cell_type == "code" for o in c.outputs)
+    assert "already in" not in text and "seed0/6 (" not in text
+
+
 def test_notebook_02_trains_the_side_experiments_inline_when_asked(smoke_run, tmp_path):
     """With `side_experiments = True` notebook 02 trains the profile's plan (3 seeds each) into this run's
     results/benchmarks/<profile>/stage1_budget.json and draws from that file, not the reference run's copy."""
