@@ -31,11 +31,11 @@ import tempfile
 from pathlib import Path
 
 from ..core import atomic, readers
+from ..core.config import load_config
 from ..core.schema import ROOT
 from ..evaluation import systems as registry
 from ..evaluation.metrics import NDCG
 from ..evaluation.results import DATASETS, git_commit, library_versions, load_results, now
-from ..core.config import load_config
 from ..stage1 import budget_curve, side_experiments
 from . import links
 
