@@ -75,6 +75,48 @@ def test_int8_backends_quantize_every_linear_and_differ_only_in_the_adapter(trai
             assert sorted(ids) == list(range(1, 7)), text
 
 
+def test_int8_backends_of_a_model_just_trained_run_their_own_weights(tmp_path):
+    """Notebook 04's path: the adapter trained by `stage2.train`, then `listwise_backends` in the same process. trl
+    leaves a forward on the trained model whose closure holds the original module; a deep copy kept calling it, so
+    the "zero-shot base" ran the float adapter with its dropout on. Each int8 model must compute its own weights."""
+    cfg = load_config("smoke")
+    s2 = {**cfg["stage2"], "reading": "separate", "max_steps": 3, "save_steps": 3, "lr": 5e-2, "warmup": 0.0}
+    tok = models.load_tokenizer(s2["base"])
+    window = cot.Window("a", Query("a", "who won the nobel prize"), [Passage(f"d{i}", f"passage {i} on nobel prizes") for i in range(5)],
+                        teacher=[0.1 * i for i in range(5)])
+    data = [{"prompt": cot.messages(window, 20), "completion": [{"role": "assistant", "content": cot.TeacherGuidedGenerator().completion(window)}]}] * 4
+    trainer = stage2.train(stage2.new_listwise(s2, tok, 0), tok, data, s2, tmp_path / "s2", resume=False)
+    lm = trainer.model
+    assert not lm.training and not any("forward" in m.__dict__ for m in lm.modules())  # released by `train`
+    backend, zeroshot, _ = listwise.listwise_backends(lm, tok, {**cfg["stage2"]["inference"], "quantize": "int8"}, 0)
+    clean = listwise.quantize_linear(stage2.listwise_base(s2, tok, 0).eval(), "int8")
+    saved = stage2.load_listwise(s2, tmp_path / "s2" / "adapter", tok, 0)  # a fresh process's view of the adapter
+    merged = listwise.quantize_linear(saved.merge_and_unload().eval(), "int8")
+    assert (logits(merged, tok) - logits(clean, tok)).abs().max() > 0.1  # training moved the adapter: the checks can fail
+    torch.testing.assert_close(logits(zeroshot.model, tok), logits(clean, tok), atol=0, rtol=0)
+    torch.testing.assert_close(logits(backend.model, tok), logits(merged, tok), atol=0, rtol=0)
+
+
+def test_a_trainer_patch_left_on_the_model_does_not_follow_its_copies(trained):
+    """`listwise_backends` releases its copies itself, for a model trained elsewhere (not through `stage2.train`)."""
+    import types
+
+    cfg, s2, tok, lm = trained
+    inner = lm.get_base_model()
+    original = inner.forward
+
+    def patched(self, *args, **kwargs):  # as trl's fused LM head: the original module's forward in a closure
+        return original(*args, **kwargs)
+
+    inner.forward = types.MethodType(patched, inner)
+    try:
+        _, zeroshot, _ = listwise.listwise_backends(lm, tok, {**cfg["stage2"]["inference"], "quantize": "int8"}, 0)
+    finally:
+        del inner.forward
+    clean = listwise.quantize_linear(stage2.listwise_base(s2, tok, 0).eval(), "int8")
+    torch.testing.assert_close(logits(zeroshot.model, tok), logits(clean, tok), atol=0, rtol=0)
+
+
 def test_quantize_refuses_other_values_and_devices(trained):
     cfg, s2, tok, _ = trained
     base = stage2.listwise_base(s2, tok, 0)

@@ -300,8 +300,10 @@ def listwise_backends(peft_model, tokenizer, inference: dict, seed: int = 0) -> 
     if quantize is None:
         backend = TransformersBackend(peft_model.eval(), tokenizer, **kw)
         return backend, without_adapter(backend), note or "float weights; the adapter unmerged, switched off for the zero-shot base"
-    merged = quantize_linear(copy.deepcopy(peft_model).merge_and_unload().eval(), quantize)
-    base = quantize_linear(copy.deepcopy(peft_model).unload().eval(), quantize)
+    from .training import release  # a copy must run its own weights, not a trainer's patch bound to the original
+
+    merged = quantize_linear(release(copy.deepcopy(peft_model).merge_and_unload()), quantize)
+    base = quantize_linear(release(copy.deepcopy(peft_model).unload()), quantize)
     return (TransformersBackend(merged, tokenizer, **kw), TransformersBackend(base, tokenizer, **kw),
             f"{quantize}: the adapter merged into the base, and the base alone, each with dynamic {quantize} Linear layers")
 

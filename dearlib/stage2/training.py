@@ -173,7 +173,7 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
 
     Resumes from the last complete checkpoint in `output_dir`; saves the adapter to ``output_dir/adapter`` (a
     temporary folder renamed into place: a kill leaves the old adapter or none) and the loss curve to
-    ``output_dir/loss_curve.json``. Returns the trainer.
+    ``output_dir/loss_curve.json``. Returns the trainer; its model is `release`d (eval mode, no trainer patch left).
     """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -194,7 +194,20 @@ def train(model, tokenizer, examples: list[dict], s2: dict, output_dir: str | Pa
     if trainer.is_world_process_zero():
         with atomic.folder(output_dir / "adapter") as tmp:
             trainer.model.save_pretrained(str(tmp))
+    release(trainer.model)
     return trainer
+
+
+def release(model):
+    """`model` as a plain module again after a trainer, in place: in eval mode (the adapter's dropout off) and with no
+    `forward` set on an instance. trl's SFTTrainer sets `forward` to a fused-LM-head wrapper whose closure holds the
+    original module's bound forward, so a deep copy of the trained model (merged, unloaded, quantized: notebook 04's
+    int8 backends) would still run the original's weights, adapter and dropout included; accelerate's mixed-precision
+    wrapper is set the same way. Returns `model`."""
+    for m in model.modules():
+        m.__dict__.pop("forward", None)
+        m.__dict__.pop("_original_forward", None)
+    return model.eval()
 
 
 # ------------------------------------------------------------------------------------------------- command line
