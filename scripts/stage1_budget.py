@@ -4,7 +4,8 @@ in-domain control and the loss ablation (`dearlib.stage1.side_experiments`; note
 Trains the student exactly as notebook 02 does (the profile's teacher, learning rate, batch), changing only the
 training budget (--steps), the loss (--losses: the ablation), the training seed (--seeds) and the training data
 (--training-data: ``nq``, notebook 02's NQ groups, or ``trec-crossfit``, the in-domain control). Every point is
-written to results/benchmarks/<profile>/stage1_budget.json as soon as it is measured; an interrupted run resumes.
+written to results/benchmarks/<profile>/stage1_budget.json as soon as it is measured; an interrupted run resumes,
+and several runs side by side (each with OMP_NUM_THREADS=1 on a small machine) can share one file.
 The reference run's file (docs/reference-run/results/benchmarks/) was made by the three commands its `commands`
 list, e.g.
 

@@ -1,6 +1,6 @@
 """Stage 1's side experiments are read from scripts/stage1_budget.py's JSON: what it reads, where it looks, what it
 refuses, how seeds become a mean and a spread, how a student is paired with BM25 query by query, the loss ablation's
-table, and what its resume key covers."""
+table, what its resume key covers, and how jobs share one file."""
 import json
 import statistics
 
@@ -145,3 +145,42 @@ def test_the_resume_key_covers_stage1_and_retrieval_only():
     assert budget_curve.resume_key({**cfg, "stage1": {**cfg["stage1"], "eval_depth": 10}}) != key  # the evaluation
     assert budget_curve.resume_key({**cfg, "retrieval": {**cfg["retrieval"], "nq_depth": 5}}) != key
     assert budget_curve.resume_key({**cfg, "seed": 1}) != key  # the NQ split
+
+
+def _job(path, key, seeds, barrier):
+    """One side-experiment job's writes, as `side_experiments.run` makes them: read once, then save after each point."""
+    from pathlib import Path
+
+    from dearlib.stage1 import side_experiments
+
+    path = Path(path)
+    report = {"format": budget_curve.FORMAT, "resume_key": key, "commands": [f"job {seeds}"], "points": {}, "per_query": {},
+              "bm25": sets(50.0)}
+    barrier.wait()  # both jobs have read nothing yet: without the merge, each would overwrite the other's points
+    for seed in seeds:
+        p = point("nq", seed, 150, 50.0 + seed)
+        report["points"][budget_curve.point_name("nq", p["loss"], seed, 150)] = p
+        side_experiments._save(path, report)
+
+
+def test_jobs_sharing_one_file_keep_each_others_points(tmp_path):
+    import multiprocessing
+
+    path = tmp_path / "stage1_budget.json"
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(2)
+    jobs = [ctx.Process(target=_job, args=(str(path), "k", seeds, barrier)) for seeds in (range(0, 20), range(20, 40))]
+    for j in jobs:
+        j.start()
+    for j in jobs:
+        j.join(60)
+    assert [j.exitcode for j in jobs] == [0, 0]
+    report = json.loads(path.read_text())
+    assert sorted(p["seed"] for p in report["points"].values()) == list(range(40))
+    assert sorted(report["commands"]) == ["job range(0, 20)", "job range(20, 40)"]
+    # a file of another configuration is not merged in: the job starts afresh over it, as `run` does
+    from dearlib.stage1 import side_experiments
+
+    other = {"format": budget_curve.FORMAT, "resume_key": "another", "commands": ["other"], "points": {}, "per_query": {}}
+    side_experiments._save(path, other)
+    assert json.loads(path.read_text())["points"] == {}

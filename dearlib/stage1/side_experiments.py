@@ -11,14 +11,17 @@ Each student reranks the BM25 top `eval_depth` of DL19, DL20 and NovelEval (nDCG
 the NQ student optionally also the held-out NQ questions, its training domain (notebook 06's split and measures).
 
 `run` writes results/benchmarks/<profile>/stage1_budget.json after every point (atomically) and skips points
-already there, so an interrupted run resumes; the file is kept while the profile's `stage1` and `retrieval`
+already there, so an interrupted run resumes; each write first takes in, under a lock, what other jobs wrote to the
+same file, so jobs run side by side (say one per loss, ``OMP_NUM_THREADS=1``) can share one file; the file is kept while the profile's `stage1` and `retrieval`
 sections and seed are unchanged (`budget_curve.resume_key`). Checkpoints live in
 artifacts/<profile>/stage1/budget/<training data>/<loss>/seed<seed>/<steps>/ (the trainer resumes from them too).
 It selects nothing: no setting of a profile is chosen from it. Reading and drawing the JSON is `budget_curve`'s.
 """
 from __future__ import annotations
 
+import fcntl
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -75,6 +78,39 @@ def command(profile: str, training_data, losses, steps, seeds, nq_heldout: bool 
             + (" --nq-heldout" if nq_heldout else ""))
 
 
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``<path>.lock``, held while one job reads, merges and writes `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _take_in(out_path: Path, report: dict) -> None:
+    """Add to `report`, in place, what another job wrote to `out_path` since it was read: its points and their
+    per-query rows, its rows of the baselines and its commands. A file of another format or configuration is
+    ignored (it is overwritten, as `run` starts afresh). Call it holding `_locked(out_path)`."""
+    disk = readers.read_json(out_path) if out_path.is_file() else {}
+    if disk.get("format") != report["format"] or disk.get("resume_key") != report["resume_key"]:
+        return
+    for k in ("points", "per_query"):
+        report[k] = {**disk.get(k, {}), **report[k]}
+    for system in ("bm25", "teacher"):
+        if system in disk:
+            report[system] = {**disk[system], **report.get(system, {})}  # e.g. one job measured NQ's held-out rows
+    report["commands"] = disk.get("commands", []) + [c for c in report["commands"] if c not in disk.get("commands", [])]
+
+
+def _save(out_path: Path, report: dict) -> None:
+    with _locked(out_path):
+        _take_in(out_path, report)
+        atomic.write_json(out_path, report)
+
+
 def run(cfg: dict, work: str | Path, out_path: str | Path, *, training_data=("nq",), losses=None, seeds=(0, 1, 2),
         steps=None, nq_heldout: bool = False) -> dict:
     """Train and measure every (training data, loss, seed, steps) point not yet in `out_path`; returns the report.
@@ -115,7 +151,7 @@ def run(cfg: dict, work: str | Path, out_path: str | Path, *, training_data=("nq
             report[system], report["per_query"][system] = _measure(reranker, evalsets, s1["eval_depth"])
         if nq_heldout and "nq" not in report[system]:
             report[system]["nq"] = _nq_heldout(reranker, nq, heldout, nq_depth)
-    atomic.write_json(out_path, report)
+    _save(out_path, report)
     tok = models.load_tokenizer(s1["student"]["backbone"])
     encoder = PairEncoder(tok, s1["q_max_len"], s1["p_max_len"])
 
@@ -133,6 +169,8 @@ def run(cfg: dict, work: str | Path, out_path: str | Path, *, training_data=("nq
             for n_steps in steps:
                 for seed in seeds:
                     name = budget_curve.point_name(td, loss, seed, n_steps)
+                    with _locked(out_path):  # another job sharing the file may have measured it meanwhile
+                        _take_in(out_path, report)
                     done = report["points"].get(name)
                     if done and (td != "nq" or not nq_heldout or "nq" in done["ndcg"]):
                         print(f"{name}: already in {out_path}")
@@ -168,6 +206,6 @@ def run(cfg: dict, work: str | Path, out_path: str | Path, *, training_data=("nq
                         # pairs one student sees: the budget's groups (a year's repeated when it has fewer) x their mean size
                         "pairs_seen": round(n_used * sum(pairs.values()) / sum(groups_n.values())),
                         "train_seconds": round(seconds, 1), "final_loss": final, "ndcg": student, "per_query": per_query}
-                    atomic.write_json(out_path, report)
+                    _save(out_path, report)
                     print(f"{name} ({seconds:.0f} s): " + ", ".join(f"{n} {student[n]['nDCG@10']:.2f}" for n in student), flush=True)
     return report
