@@ -81,8 +81,12 @@ def test_processor_steers_a_repeated_identifier_and_ends_a_full_ranking(tok):
     scores[0, two] = 5.0  # the model wants [2] again
     out = step(g, tok, f"{OPEN}x{CLOSE}\n[2] > [", scores)
     assert out[0, two] == float("-inf") and g.steered[0]
+    assert g.own_answer[0] == "\n[2] > ["  # what the model wrote of its answer before the first steer
     allowed = {tok.decode([i]) for i in range(len(tok)) if out[0, i] > float("-inf")}
     assert allowed == {"1", "3"}  # the unused identifiers (SmolLM2 writes one digit per token)
+    scores[0, two], scores[0, tok("3", add_special_tokens=False)["input_ids"][0]] = 0.0, 5.0
+    step(g, tok, f"{OPEN}x{CLOSE}\n[2] > [1] > [", scores)  # a later step: the first steer's prefix stays
+    assert g.own_answer[0] == "\n[2] > ["
     g = PermutationGrammar(tok, 1, [3], 60)
     scores[0, tok(" >", add_special_tokens=False)["input_ids"][0]] = 9.0  # the model would run on past the ranking
     out = step(g, tok, f"{OPEN}x{CLOSE}\n[2] > [3] > [1]", scores)

@@ -101,6 +101,8 @@ class PermutationGrammar:
         self.forced_at: list[int | None] = [None] * len(self.n)  # text offset where </think> was forced
         self.steered = [False] * len(self.n)
         self.reasoning_cut = [False] * len(self.n)
+        self.own_answer: list[str | None] = [None] * len(self.n)  # the answer as the model wrote it up to its first steer
+        self._answer_text: dict[int, str] = {}
 
     def _allowed(self, r: int, text: str, steps: int) -> tuple[str, list[int] | None]:
         """(phase, token ids row r may emit next): phases "open", "reason" (None: any token but end-of-sequence),
@@ -111,13 +113,13 @@ class PermutationGrammar:
         if self.forced_at[r] is None:
             end = text.find(CLOSE, len(OPEN))
             if end >= 0:
-                return self._answer(text[end + len(CLOSE):], n)
+                return self._answer(r, text[end + len(CLOSE):], n)
             if steps < self.budget[r]:
                 return "reason", None
             self.forced_at[r], self.reasoning_cut[r] = len(text), True
         forced = text[self.forced_at[r]:]
         if len(forced) >= len(CLOSE):
-            return self._answer(forced[len(CLOSE):], n)
+            return self._answer(r, forced[len(CLOSE):], n)
         ok = []
         for i, t in self.vocab:
             s = forced + t
@@ -125,7 +127,8 @@ class PermutationGrammar:
                 ok.append(i)
         return "close", ok
 
-    def _answer(self, answer: str, n: int) -> tuple[str, list[int]]:
+    def _answer(self, r: int, answer: str, n: int) -> tuple[str, list[int]]:
+        self._answer_text[r] = answer
         if ranking_prefix(answer, n)[1]:
             return "end", [self.eos]  # as free decoding's stopping rule: not counted as steering
         return "answer", [i for i, t in self.vocab if ranking_prefix(answer + t, n)[0]]
@@ -150,5 +153,7 @@ class PermutationGrammar:
             idx = torch.tensor(allowed, device=scores.device)
             masked[r, idx] = scores[r, idx]
             if phase in ("open", "answer") and int(scores[r].argmax()) not in allowed:
+                if phase == "answer" and not self.steered[r]:
+                    self.own_answer[r] = self._answer_text[r]
                 self.steered[r] = True
         return masked

@@ -109,6 +109,7 @@ class TransformersBackend:
         self.constrained = constrained  # answers a permutation by construction (`dearlib.stage2.constrained`), given n_ids
         self.context = getattr(model.config, "max_position_embeddings", 4096)
         self.steering: list[tuple[bool, bool]] = []  # per prompt of the last constrained call: (steered, reasoning cut)
+        self.own_answers: list[str | None] = []  # per prompt: its answer up to the grammar's first steer in it (None: never steered there)
 
     def count(self, messages: list[dict]) -> int:
         if self.reading == "released":
@@ -130,7 +131,7 @@ class TransformersBackend:
         from .constrained import PermutationGrammar
 
         out = []
-        self.steering = []
+        self.steering, self.own_answers = [], []
         side, self.tok.padding_side = self.tok.padding_side, "left"  # generation continues every row from its end
         try:
             for s in range(0, len(prompts), self.batch_size):
@@ -156,6 +157,7 @@ class TransformersBackend:
                 out += self.tok.batch_decode(gen[:, prompt_len:], skip_special_tokens=True)
                 if grammar:
                     self.steering += list(zip(grammar.steered, grammar.reasoning_cut))
+                    self.own_answers += grammar.own_answer
         finally:
             self.tok.padding_side = side
         return out
