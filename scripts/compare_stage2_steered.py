@@ -26,7 +26,7 @@ from dearlib.stage1 import training as stage1
 from dearlib.stage1.pairs import PairEncoder
 from dearlib.stage1.rerank import Scorer, rerank
 from dearlib.stage2 import cascade_eval, listwise, training as stage2
-from dearlib.stage2.permutation import _ranking_ids, _repaired, parse
+from dearlib.stage2.permutation import parse
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--profile", default="mini")
@@ -39,6 +39,8 @@ a = ap.parse_args()
 cfg = load_config(a.profile)
 S1, S2 = cfg["stage1"], cfg["stage2"]
 I = {**S2["inference"], "quantize": None}
+if not I["constrained"]:
+    raise SystemExit(f"configs/{a.profile}.yaml: stage2.inference.constrained is false; only the grammar steers an answer")
 work = Path(a.artifacts)
 tok = models.load_tokenizer(S2["base"])
 backend, _, _ = listwise.listwise_backends(stage2.load_listwise(S2, work / "stage2" / "adapter", tok, cfg["seed"]), tok, I, cfg["seed"])
@@ -67,7 +69,7 @@ def both_arms(lists: list[Candidates]) -> dict[str, list[Candidates]]:
         r = by_q[c.query.qid]
         n = r.end - r.start
         o = own[r.prompt]
-        order = parse(r.completion, n).order if o is None else _repaired(_ranking_ids(o), n).order
+        order = parse(r.completion if o is None else o, n).order  # o: the answer part, before the first steer
         ps = list(c.passages)
         ps[r.start:r.end] = [ps[r.start + i] for i in order]
         repaired.append(Candidates(c.query, tuple(ps), tuple(float(len(ps) - i) for i in range(len(ps)))))
