@@ -3,8 +3,8 @@ with the rest in input order (RankGPT's repair of a partial answer). One generat
 so the tokens before the first steer are the same either way (`PermutationGrammar.own_answer` records them).
 
 The selection set is notebook 06's held-out NQ questions (never trained on by Stage 1 or Stage 2): the student
-reranks their BM25 top `nq_depth`, Stage 2 its top `rank_end`, and Top-1 / Top-5 answer accuracy is counted per
-question. The evaluation sets (DL19, DL20, NovelEval over notebook 02's lists) are reported beside it, not used to
+reranks their BM25 top `nq_depth`, Stage 2 its top `rank_end`, and Top-1 / Top-5 answer accuracy and nDCG@10
+against the gold passage (notebook 06's qrels) are counted per question. The evaluation sets (DL19, DL20, NovelEval over notebook 02's lists) are reported beside it, not used to
 choose. Loads notebook 04's adapter from disk (float32, as `mini` generates). Prints paired comparisons and writes
 per-query values to a JSON.
 usage (repository root, after notebooks 01-04 on mini):
@@ -74,7 +74,10 @@ def both_arms(lists: list[Candidates]) -> dict[str, list[Candidates]]:
         ps[r.start:r.end] = [ps[r.start + i] for i in order]
         repaired.append(Candidates(c.query, tuple(ps), tuple(float(len(ps) - i) for i in range(len(ps)))))
     steered = sum(o is not None for o in (own[r.prompt] for r in rr.records))
-    print(f"{steered} of {len(rr.records)} windows steered in the answer", flush=True)
+    moved = sum(a.passages != b.passages for a, b in zip(lists, grammar))
+    top = sum(a.passages[0] != b.passages[0] for a, b in zip(lists, grammar))
+    print(f"{steered} of {len(rr.records)} windows steered in the answer; Stage 2 reordered {moved} lists, "
+          f"their first passage in {top}", flush=True)
     return {"stage1": lists, "grammar": grammar, "own+input": repaired}
 
 
@@ -83,6 +86,7 @@ out = {"nq": {}, "sets": {}}
 heldout = set(json.loads((work / "stage1" / "nq_heldout_qids.json").read_text()))
 nq_examples, _ = data.load_nq(data.find_data_dir())
 answers = {e.query.qid: e.answers for e in nq_examples if e.query.qid in heldout}
+gold = {e.query.qid: {e.gold_docid: 1} for e in nq_examples if e.query.qid in heldout}  # notebook 06's qrels
 bm25 = [c for c in candidates.read_hits(work / "candidates" / "nq.bm25.json.gz") if c.query.qid in heldout][: a.nq]
 s1_tok = models.load_tokenizer(S1["student"]["backbone"])
 scorer = Scorer(stage1.load_student(S1, work / "stage1" / "student", s1_tok, cfg["seed"]), PairEncoder(s1_tok, S1["q_max_len"], S1["p_max_len"]),
@@ -90,6 +94,8 @@ scorer = Scorer(stage1.load_student(S1, work / "stage1" / "student", s1_tok, cfg
 for arm, lists in both_arms(rerank(scorer, bm25, cfg["retrieval"]["nq_depth"], progress=True)).items():
     ev = qa.top_k(lists, {c.query.qid: answers[c.query.qid] for c in lists}, ks=(1, 5))
     out["nq"][arm] = {m: ev.per_query[m] for m in ("Top-1", "Top-5")}
+    run = {c.query.qid: {p.docid: s for p, s in zip(c.passages, c.scores)} for c in lists}
+    out["nq"][arm]["nDCG@10"] = metrics.evaluate(run, {q: gold[q] for q in run}, ["nDCG@10"]).per_query["nDCG@10"]
 # reported beside it: the evaluation sets
 evalsets = data.evaluation_sets(data.find_data_dir(), work / "candidates", [])
 lists, why = cascade_eval.reused_stage1(work / "stage1" / "rankings", work / "stage1" / "student", I["stage1_depth"], evalsets,
@@ -104,7 +110,8 @@ for name, ds in evalsets.items():
 atomic.write_json(Path(a.out), out)
 
 rows = []
-for where, measure_of in (("nq", lambda arm: out["nq"][arm]["Top-1"]), ("nq Top-5", lambda arm: out["nq"][arm]["Top-5"])) + tuple(
+for where, measure_of in (("nq Top-1", lambda arm: out["nq"][arm]["Top-1"]), ("nq Top-5", lambda arm: out["nq"][arm]["Top-5"]),
+                          ("nq nDCG@10 (gold)", lambda arm: out["nq"][arm]["nDCG@10"])) + tuple(
         (name, (lambda n: lambda arm: out["sets"][n][arm])(name)) for name in evalsets):
     for x, y in (("own+input", "grammar"), ("own+input", "stage1"), ("grammar", "stage1")):
         p = tables.paired(measure_of(x), measure_of(y))
