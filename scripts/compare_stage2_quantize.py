@@ -20,7 +20,6 @@ import torch
 from dearlib.core import atomic, models
 from dearlib.core.config import load_config
 from dearlib.evaluation import tables
-from dearlib.evaluation.figures import bootstrap_ci
 from dearlib.retrieval import data
 from dearlib.stage2 import cascade_eval, listwise, training as stage2
 
@@ -68,8 +67,8 @@ for arm_a, sys_a, arm_b, sys_b in pairs:
         continue
     for name in evalsets:
         x, y = out["arms"][arm_a]["per_query"][f"{name}/{sys_a}"], out["arms"][arm_b]["per_query"][f"{name}/{sys_b}"]
-        p = tables.paired(x, y)
-        lo, hi = bootstrap_ci([x[q] - y[q] for q in sorted(x)])
+        p = tables.paired_interval(x, y)
+        lo, hi = p["ci_low"], p["ci_high"]
         rows.append({"a": f"{sys_a} ({arm_a})", "b": f"{sys_b} ({arm_b})", "set": name, "a nDCG@10": 100 * p["mean_a"],
                      "b nDCG@10": 100 * p["mean_b"], "a - b": 100 * p["mean_diff"], "95% CI": f"[{100 * lo:+.2f}, {100 * hi:+.2f}]",
                      "w/t/l": f"{p['wins']}/{p['ties']}/{p['losses']}", "p (Wilcoxon)": p["p_wilcoxon"]})

@@ -20,7 +20,6 @@ from dearlib.core import atomic, models
 from dearlib.core.config import load_config
 from dearlib.core.records import Candidates
 from dearlib.evaluation import metrics, qa, tables
-from dearlib.evaluation.figures import bootstrap_ci
 from dearlib.retrieval import candidates, data
 from dearlib.stage1 import training as stage1
 from dearlib.stage1.pairs import PairEncoder
@@ -60,9 +59,9 @@ backend.generate = recording
 
 def both_arms(lists: list[Candidates]) -> dict[str, list[Candidates]]:
     """Stage 2 over `lists`; per arm (grammar, own+input), the reranked lists."""
+    assert I["passes"] == 1 and I["rank_end"] <= I["window"], "one window per query: the records map to the lists one to one"
     rr = listwise.ListwiseReranker(backend, I["window"], I["step"], I["rank_end"], I["max_words"], passes=I["passes"])
     grammar = rr.rerank(lists, progress=True)
-    assert I["passes"] == 1 and I["rank_end"] <= I["window"], "one window per query: the records map to the lists one to one"
     by_q = {r.qid: r for r in rr.records}
     repaired = []
     for c in lists:
@@ -114,8 +113,8 @@ for where, measure_of in (("nq Top-1", lambda arm: out["nq"][arm]["Top-1"]), ("n
                           ("nq nDCG@10 (gold)", lambda arm: out["nq"][arm]["nDCG@10"])) + tuple(
         (name, (lambda n: lambda arm: out["sets"][n][arm])(name)) for name in evalsets):
     for x, y in (("own+input", "grammar"), ("own+input", "stage1"), ("grammar", "stage1")):
-        p = tables.paired(measure_of(x), measure_of(y))
-        lo, hi = bootstrap_ci([measure_of(x)[q] - measure_of(y)[q] for q in sorted(measure_of(x))])
+        p = tables.paired_interval(measure_of(x), measure_of(y))
+        lo, hi = p["ci_low"], p["ci_high"]
         rows.append({"set": where, "a": x, "b": y, "a (x100)": 100 * p["mean_a"], "b (x100)": 100 * p["mean_b"],
                      "a - b": 100 * p["mean_diff"], "95% CI": f"[{100 * lo:+.2f}, {100 * hi:+.2f}]",
                      "w/t/l": f"{p['wins']}/{p['ties']}/{p['losses']}", "p (Wilcoxon)": p["p_wilcoxon"]})

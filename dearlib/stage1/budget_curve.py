@@ -113,8 +113,7 @@ def paired(report: dict, key: tuple, against: tuple | str = "bm25", sets=("dl19"
     each query's nDCG@10 averaged over the seeds, minus the other's, and the 95% bootstrap interval of the mean
     difference over queries (`dearlib.evaluation.figures.bootstrap_ci`: queries resampled, so the interval is
     paired); wins/ties/losses count queries. Values x 100."""
-    from ..evaluation.figures import bootstrap_ci
-    from ..evaluation.tables import paired as paired_test
+    from ..evaluation.tables import paired_interval
 
     rows = []
     for s in sets:
@@ -122,8 +121,8 @@ def paired(report: dict, key: tuple, against: tuple | str = "bm25", sets=("dl19"
         other = report["per_query"][against][s] if isinstance(against, str) else _seed_mean(report, against, s)[0]
         if set(other) != set(mine):
             raise ValueError(f"{s}: {'/'.join(map(str, key))} and {against} were evaluated on different queries")
-        p = paired_test(mine, other)
-        lo, hi = bootstrap_ci([mine[q] - other[q] for q in mine])
+        p = paired_interval(mine, other)
+        lo, hi = p["ci_low"], p["ci_high"]
         rows.append({"set": s, "seeds": n, "queries": p["n"], "nDCG@10": 100 * p["mean_a"], "against": 100 * p["mean_b"],
                      "difference": 100 * p["mean_diff"], "low": 100 * lo, "high": 100 * hi,
                      "wins/ties/losses": f"{p['wins']}/{p['ties']}/{p['losses']}", "excludes 0": lo > 0 or hi < 0})
