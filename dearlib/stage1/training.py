@@ -524,18 +524,11 @@ def main(argv=None) -> int:
         save_model(trainer, Path(a.output) / "final")
         print(f"trained {trainer.state.global_step} steps on {trainer.args.world_size} process(es); "
               f"final loss {trainer.state.log_history[-1].get('train_loss', math.nan):.4f}")
-    end_processes()
+    # leave the launcher's process group before exit: a gloo group left to the exit once aborted a process after
+    # its last step ("terminate called without an active exception")
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
     return 0
-
-
-def end_processes():
-    """Leave the process group, when a launcher started one, before the interpreter exits: a gloo group left to
-    the exit once aborted a process after its last step ("terminate called without an active exception")."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()  # every process has saved what it saves
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

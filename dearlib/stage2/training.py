@@ -216,7 +216,6 @@ def release(model):
 def main(argv=None) -> int:
     from ..core.config import load_config
     from ..core.models import load_tokenizer
-    from ..stage1.training import end_processes
 
     ap = argparse.ArgumentParser(prog="python -m dearlib.stage2.training", description="Train the Stage-2 listwise adapter on a chat JSONL.")
     ap.add_argument("--profile", required=True)
@@ -241,7 +240,8 @@ def main(argv=None) -> int:
     if trainer.is_world_process_zero():
         print(f"trained {trainer.state.global_step} steps on {trainer.args.world_size} process(es); "
               f"final loss {trainer.state.log_history[-1].get('train_loss', math.nan):.4f}")
-    end_processes()
+    trainer.accelerator.wait_for_everyone()  # as Stage 1's command: leave the process group before exit
+    trainer.accelerator.end_training()
     return 0
 
 
