@@ -5,7 +5,7 @@ Loads notebook 04's saved adapter from disk (a fresh process: nothing of the tra
 notebook 02's Stage-1 lists, then, per arm (`null`: float32, the adapter unmerged; `int8`: merged, dynamic int8
 Linear layers), reranks every evaluation set with DeAR-L and with the zero-shot base (`listwise_backends`, as
 notebook 04) and runs the held-out check. Writes per-query nDCG@10, parse ledgers and generation seconds to a JSON,
-and prints the paired comparisons (`dearlib.evaluation.tables.paired`, bootstrap 95% interval of the mean difference).
+and prints the paired comparisons (`dearlib.evaluation.figures.paired_interval`: the paired tests and the bootstrap 95% interval of the mean difference).
 usage (repository root, after notebooks 01-04 on mini):
     .venv/bin/python scripts/compare_stage2_quantize.py --artifacts artifacts/mini --results results --out cmp.json
 """
@@ -19,7 +19,7 @@ import torch
 
 from dearlib.core import atomic, models
 from dearlib.core.config import load_config
-from dearlib.evaluation import tables
+from dearlib.evaluation import figures
 from dearlib.retrieval import data
 from dearlib.stage2 import cascade_eval, listwise, training as stage2
 
@@ -67,7 +67,7 @@ for arm_a, sys_a, arm_b, sys_b in pairs:
         continue
     for name in evalsets:
         x, y = out["arms"][arm_a]["per_query"][f"{name}/{sys_a}"], out["arms"][arm_b]["per_query"][f"{name}/{sys_b}"]
-        p = tables.paired_interval(x, y)
+        p = figures.paired_interval(x, y)
         lo, hi = p["ci_low"], p["ci_high"]
         rows.append({"a": f"{sys_a} ({arm_a})", "b": f"{sys_b} ({arm_b})", "set": name, "a nDCG@10": 100 * p["mean_a"],
                      "b nDCG@10": 100 * p["mean_b"], "a - b": 100 * p["mean_diff"], "95% CI": f"[{100 * lo:+.2f}, {100 * hi:+.2f}]",

@@ -19,7 +19,7 @@ import pandas as pd
 from dearlib.core import atomic, models
 from dearlib.core.config import load_config
 from dearlib.core.records import Candidates
-from dearlib.evaluation import metrics, qa, tables
+from dearlib.evaluation import figures, metrics, qa
 from dearlib.retrieval import candidates, data
 from dearlib.stage1 import training as stage1
 from dearlib.stage1.pairs import PairEncoder
@@ -113,7 +113,7 @@ for where, measure_of in (("nq Top-1", lambda arm: out["nq"][arm]["Top-1"]), ("n
                           ("nq nDCG@10 (gold)", lambda arm: out["nq"][arm]["nDCG@10"])) + tuple(
         (name, (lambda n: lambda arm: out["sets"][n][arm])(name)) for name in evalsets):
     for x, y in (("own+input", "grammar"), ("own+input", "stage1"), ("grammar", "stage1")):
-        p = tables.paired_interval(measure_of(x), measure_of(y))
+        p = figures.paired_interval(measure_of(x), measure_of(y))
         lo, hi = p["ci_low"], p["ci_high"]
         rows.append({"set": where, "a": x, "b": y, "a (x100)": 100 * p["mean_a"], "b (x100)": 100 * p["mean_b"],
                      "a - b": 100 * p["mean_diff"], "95% CI": f"[{100 * lo:+.2f}, {100 * hi:+.2f}]",

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from dearlib.core import config
-from dearlib.evaluation import metrics, results, tables
+from dearlib.evaluation import figures, metrics, results, tables
 from dearlib.evaluation.metrics import Evaluation
 
 
@@ -63,9 +63,9 @@ def test_paired_refuses_disjoint_queries_and_says_when_no_test_applies():
 def test_paired_interval_brackets_the_mean_difference_over_the_shared_queries_only():
     # every shared query differs by 0.1: any resample's mean is 0.1, so the interval is [0.1, 0.1]; "z" is not shared
     a, b = {"x": 0.6, "y": 0.9, "z": 0.0}, {"y": 0.8, "x": 0.5, "w": 1.0}
-    p = tables.paired_interval(a, b)
+    p = figures.paired_interval(a, b)
     assert p["n"] == 2 and p["ci_low"] == pytest.approx(0.1) and p["ci_high"] == pytest.approx(0.1)
-    spread = tables.paired_interval({"1": 0.9, "2": 0.1, "3": 0.5}, {"1": 0.1, "2": 0.5, "3": 0.5})
+    spread = figures.paired_interval({"1": 0.9, "2": 0.1, "3": 0.5}, {"1": 0.1, "2": 0.5, "3": 0.5})
     assert -0.4 - 1e-9 <= spread["ci_low"] < spread["mean_diff"] < spread["ci_high"] <= 0.8 + 1e-9  # within the extreme differences
 
 

@@ -37,7 +37,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..core import atomic
 from . import systems as registry
-from .tables import COMPARISONS, EVAL_SETS, Collection, comparisons
+from .tables import COMPARISONS, EVAL_SETS, Collection, comparisons, paired
 
 DATASET_NAMES = {"dl19": "DL19", "dl20": "DL20", "noveleval": "NovelEval", "nq": "NQ"}
 
@@ -209,6 +209,14 @@ def bootstrap_ci(values, seed: int = CI_SEED) -> tuple[float, float]:
     ci = stats.bootstrap((x,), np.mean, confidence_level=CI_LEVEL, n_resamples=RESAMPLES, method="percentile",
                          random_state=seed).confidence_interval
     return float(ci.low), float(ci.high)
+
+
+def paired_interval(a: dict[str, float], b: dict[str, float]) -> dict:
+    """`dearlib.evaluation.tables.paired`, plus the 95% bootstrap interval of the mean difference over the shared
+    queries in id order (`bootstrap_ci`: queries resampled, so the interval is paired): ``ci_low``, ``ci_high``."""
+    out = paired(a, b)
+    out["ci_low"], out["ci_high"] = bootstrap_ci([a[q] - b[q] for q in sorted(set(a) & set(b))])
+    return out
 
 
 def per_query(rec: dict, measure: str = "nDCG@10") -> dict[str, float]:

@@ -182,16 +182,6 @@ def paired(a: dict[str, float], b: dict[str, float], tol: float = 1e-9) -> dict:
     return out
 
 
-def paired_interval(a: dict[str, float], b: dict[str, float]) -> dict:
-    """`paired`, plus the 95% bootstrap interval of the mean difference over the shared queries in id order
-    (`dearlib.evaluation.figures.bootstrap_ci`: queries resampled, so the interval is paired): ``ci_low``, ``ci_high``."""
-    from .figures import bootstrap_ci
-
-    out = paired(a, b)
-    out["ci_low"], out["ci_high"] = bootstrap_ci([a[q] - b[q] for q in sorted(set(a) & set(b))])
-    return out
-
-
 def comparisons(coll: Collection, dataset: str, pairs=COMPARISONS, measure: str = "nDCG@10") -> pd.DataFrame:
     """`paired` for each (system, baseline) pair on one dataset; a pair with a missing system says so."""
     rows = []

@@ -113,7 +113,7 @@ def paired(report: dict, key: tuple, against: tuple | str = "bm25", sets=("dl19"
     each query's nDCG@10 averaged over the seeds, minus the other's, and the 95% bootstrap interval of the mean
     difference over queries (`dearlib.evaluation.figures.bootstrap_ci`: queries resampled, so the interval is
     paired); wins/ties/losses count queries. Values x 100."""
-    from ..evaluation.tables import paired_interval
+    from ..evaluation.figures import paired_interval
 
     rows = []
     for s in sets:
