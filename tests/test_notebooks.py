@@ -300,6 +300,12 @@ def test_notebook_04_writes_the_cascade_with_its_parse_ledger(smoke_run, data_di
         dear_p = json.loads((res / dataset / "dear-p.json").read_text())
         check_ndcg10(dear_p, run_by_hand(smoke_run / "artifacts" / "smoke" / "runs" / f"{dataset}.dear-p.run"), qrels)
         assert rec["provenance"]["stage_seconds_per_query"]["stage1"] == pytest.approx(dear_p["provenance"]["seconds_per_query"])
+    # "What Stage 2 reads" ran over those reused lists (not its skip message): every set, three cuts
+    nb = nbformat.read(smoke_run / "04_stage2_listwise.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "reading.table" in c.source)
+    shown = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+    assert "orders each query's Stage-1 top 6, reading 20 or 40 words" in shown  # smoke: rank_end 10, window 6, max_words 20
+    assert all(name in shown for name in RANKING_SETS) and "Warning" not in shown  # no judged query scored 0 for lack of a list
 
 
 def test_notebook_05_writes_evaluation_tables_from_the_result_files(smoke_run):

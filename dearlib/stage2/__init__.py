@@ -9,6 +9,8 @@
 - `listwise`: inference: the sliding window (one pass or more), the backends (and the zero-shot base, the adapter
   off), the BM25 -> Stage 1 -> Stage 2 cascade;
 - `window_walk`: the sliding windows drawn, and one query walked through the real loop by a qrels oracle;
+- `reading`: what Stage 2 can read: the teacher's order of the top window from the words the prompt shows of each
+  passage (`max_words`), against Stage 1;
 - `cascade_eval`: the cascade evaluated on every set in one call (runs, metrics, result files, parse ledger);
 - `rerank_run`: DeAR on anyone's candidates: a TREC run and a collection reranked by Stage 1 (and Stage 2), resumable
   per query (``python -m dearlib.stage2.rerank_run``), and one query's passages reranked in Python (notebook 09).
