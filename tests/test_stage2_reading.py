@@ -64,13 +64,9 @@ def test_judged_queries_without_a_list_are_left_out_not_scored_0():
     assert detail["toy"]["queries"] == 1 and detail["toy"]["stage1"].keys() == {"q"}
 
 
-def test_a_cut_that_shows_nothing_keeps_stage1_and_has_no_tau():
-    table, _ = reading.table({"toy": [C]}, {"toy": QRELS}, CountingTeacher(), top=3, words=[1])
-    row = table.iloc[0]
-    # one word each: "x", "good", "x" -> p3 first, then p2, p1 in Stage 1's order; p1 still 3rd
-    assert row["teacher's order"] == pytest.approx(50.0)
+def test_a_teacher_that_ties_everything_keeps_stage1_and_has_no_tau():
     table, _ = reading.table({"toy": [C]}, {"toy": QRELS}, ZeroTeacher(), top=3, words=[2])
-    assert table.iloc[0]["tau vs full text"] is None
+    assert table.iloc[0]["tau vs full text"] is None and table.iloc[0]["minus Stage 1"] == 0.0
 
 
 class ZeroTeacher:
