@@ -114,7 +114,7 @@ class TransformersBackend:
     def count(self, messages: list[dict]) -> int:
         if self.reading == "released":
             return len(prompt.released_ids(messages, self.tok))
-        return len(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+        return len(prompt.chat_ids(messages, self.tok))
 
     def _texts(self, prompts: list[list[dict]]) -> list[str]:
         if self.reading == "released":
@@ -211,7 +211,7 @@ class VLLMBackend:
         self.context = max_model_len
 
     def count(self, messages: list[dict]) -> int:
-        return len(self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+        return len(prompt.chat_ids(messages, self.tok))
 
     def generate(self, prompts: list[list[dict]], n_ids: list[int] | None = None) -> list[str]:
         """Completions of `prompts`; with `n_ids`, each ends where its answer names its window's n identifiers (or

@@ -110,6 +110,11 @@ def render_released(msgs: list[dict], tokenizer) -> str:
     return "\n".join(f"{ROLE_TAGS[m['role']]} {m['content']}" for m in msgs if m["role"] in ROLE_TAGS)
 
 
+def chat_ids(msgs: list[dict], tokenizer) -> list[int]:
+    """The token ids of the kit's prompt: the tokenizer's chat template with the generation prompt."""
+    return tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
+
+
 def released_ids(msgs: list[dict], tokenizer) -> list[int]:
     """The token ids the released client feeds the model: the rendered string tokenised with the tokenizer's own
     special tokens (`tokenizer(prompt)`, clients.py `chat`)."""

@@ -24,7 +24,7 @@ from scipy.stats import kendalltau
 from ..core.records import Candidates, Passage, Qrels, Run, to_run
 from ..evaluation import figures
 from ..evaluation.metrics import evaluate
-from .prompt import Window, messages, truncate_words
+from .prompt import Window, chat_ids, messages, truncate_words
 
 ALL = 0  # `words` value: the whole passage
 
@@ -50,7 +50,7 @@ def prompt_tokens(tokenizer) -> Callable[[Candidates, int, int], int]:
     def count(c: Candidates, top: int, words: int) -> int:
         w = Window(c.query.qid, c.query, list(c.passages[:top]))
         msgs = messages(w, words if words != ALL else 10 ** 9)
-        return len(tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+        return len(chat_ids(msgs, tokenizer))
     return count
 
 
